@@ -1,0 +1,34 @@
+#ifndef OPENMM_SWITCHINGDP_MODELINFO_H_
+#define OPENMM_SWITCHINGDP_MODELINFO_H_
+
+#include <string>
+#include <vector>
+
+namespace SwitchingDPPlugin {
+
+/** What a frozen DeePMD-kit model says about itself, in model units. */
+struct DPModelInfo {
+    double cutoff = 0;                   ///< get_rcut(), model length units (A)
+    std::vector<std::string> typeMap;    ///< get_type_map()
+    std::vector<int> sel;                ///< neighbours kept per type, get_sel()
+    int dimFparam = 0, dimAparam = 0;
+    bool messagePassing = false;
+    bool mixedTypes = false;
+
+    /** The model's index of a type name, or -1 if the model does not know it. */
+    int typeIndex(const std::string& name) const;
+};
+
+/**
+ * Load a frozen model from its file contents and read its metadata.  Throws an
+ * OpenMMException naming `label` (usually the file name) if the contents are not a
+ * DeePMD-kit PyTorch model that SwitchingDPForce can evaluate.
+ */
+DPModelInfo inspectDPModel(const std::string& contents, const std::string& label);
+
+/** Read a whole file, with a clear error if it cannot be read. */
+std::string readModelFile(const std::string& path);
+
+} // namespace SwitchingDPPlugin
+
+#endif

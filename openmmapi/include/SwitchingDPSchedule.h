@@ -1,0 +1,57 @@
+#ifndef OPENMM_SWITCHINGDP_SCHEDULE_H_
+#define OPENMM_SWITCHINGDP_SCHEDULE_H_
+
+#include <array>
+
+namespace SwitchingDPPlugin {
+
+/**
+ * The settings of a SwitchingDPForce that decide which model contributes to which
+ * force group at which step, and the one function that applies them.  The Force,
+ * every platform's kernel and the documentation all rely on this single rule.
+ */
+struct SwitchingDPSchedule {
+    enum Model { Accurate = 0, Fast = 1 };
+    enum Mode { Alternating = 0, MultipleTimeStep = 1 };
+    enum SlowTerm { Difference = 0, Residual = 1 };
+
+    int accurateInterval = 4;  ///< accurate on one step in this many (Alternating)
+    int accuratePhase = 0;     ///< the accurate steps are those with (step - phase) % interval == 0
+    int mode = Alternating;
+    int slowForceGroup = 1;    ///< MultipleTimeStep: the group that receives the slow term
+    int slowTerm = Difference;
+
+    /** The model used at an integrator step in Alternating mode. */
+    Model modelForStep(long long step) const {
+        long long offset = (step - accuratePhase) % accurateInterval;
+        return offset == 0 ? Accurate : Fast;
+    }
+
+    /**
+     * The coefficient of each model ({accurate, fast}) in the energy of one force
+     * evaluation at an integrator step.  ownGroup says whether the evaluation
+     * includes the Force's own group; groups is OpenMM's bit set of requested
+     * groups.  A zero coefficient means the model is not evaluated at all.
+     */
+    std::array<double, 2> coefficients(long long step, bool ownGroup, int groups) const {
+        std::array<double, 2> c = {0.0, 0.0};
+        bool slowGroup = (groups & (1 << slowForceGroup)) != 0;
+        if (mode == Alternating) {
+            if (ownGroup)
+                c[modelForStep(step)] = 1.0;
+            return c;
+        }
+        if (ownGroup)
+            c[Fast] += 1.0;
+        if (slowGroup) {
+            c[Accurate] += 1.0;
+            if (slowTerm == Difference)
+                c[Fast] -= 1.0;
+        }
+        return c;
+    }
+};
+
+} // namespace SwitchingDPPlugin
+
+#endif

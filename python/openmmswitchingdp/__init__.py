@@ -1,0 +1,56 @@
+"""OpenMM plugin that runs MD with two DeePMD-kit models, switching between them.
+
+    from openmmswitchingdp import SwitchingDPForce, typesFromTopology
+    force = SwitchingDPForce("accurate.pth", "fast.pth")
+    force.setTypes(typesFromTopology(topology))
+    system.addForce(force)
+
+Importing the package loads the platform plugins and the XML serialization proxy.
+"""
+import os as _os
+
+import openmm as _openmm
+
+_HERE = _os.path.dirname(_os.path.abspath(__file__))
+
+
+def _load_plugins():
+    # The Reference/CPU kernels are always built; the CUDA kernels only where CUDA
+    # was found at build time, and they load only where a CUDA platform exists.
+    loaded = []
+    for name in ("libOpenMMSwitchingDPReference.so", "libOpenMMSwitchingDPCUDA.so"):
+        path = _os.path.join(_HERE, name)
+        if not _os.path.exists(path):
+            continue
+        if name.endswith("CUDA.so") and "CUDA" not in [_openmm.Platform.getPlatform(i).getName()
+                                                      for i in range(_openmm.Platform.getNumPlatforms())]:
+            continue
+        _openmm.Platform.loadPluginLibrary(path)
+        loaded.append(name)
+    return loaded
+
+
+LOADED_PLUGINS = _load_plugins()
+
+from .switchingdpforce import SwitchingDPForce  # noqa: E402
+
+
+def typesFromTopology(topology, particles=None):
+    """DP type names (element symbols) of a Topology's atoms, optionally of a subset.
+
+    Atoms without an element (virtual sites, coarse-grained beads) raise an error,
+    since a DP model cannot type them.
+    """
+    atoms = list(topology.atoms())
+    indices = range(len(atoms)) if particles is None else particles
+    names = []
+    for i in indices:
+        atom = atoms[i]
+        if atom.element is None:
+            raise ValueError(f"atom {i} ({atom.name} in residue {atom.residue.name}) has no element, "
+                             "so it has no DP type; pass types to setTypes() yourself")
+        names.append(atom.element.symbol)
+    return names
+
+
+__all__ = ["SwitchingDPForce", "typesFromTopology"]

@@ -1,0 +1,113 @@
+#include "SwitchingDPForceProxy.h"
+#include "SwitchingDPForce.h"
+#include "openmm/OpenMMException.h"
+#include "openmm/serialization/SerializationNode.h"
+#include <memory>
+
+using namespace SwitchingDPPlugin;
+using namespace OpenMM;
+
+namespace {
+
+const char* BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string encodeBase64(const std::string& bytes) {
+    std::string out;
+    out.reserve(4 * ((bytes.size() + 2) / 3));
+    for (size_t i = 0; i < bytes.size(); i += 3) {
+        unsigned int chunk = (unsigned char) bytes[i] << 16;
+        if (i + 1 < bytes.size())
+            chunk |= (unsigned char) bytes[i+1] << 8;
+        if (i + 2 < bytes.size())
+            chunk |= (unsigned char) bytes[i+2];
+        out += BASE64[(chunk >> 18) & 63];
+        out += BASE64[(chunk >> 12) & 63];
+        out += (i + 1 < bytes.size() ? BASE64[(chunk >> 6) & 63] : '=');
+        out += (i + 2 < bytes.size() ? BASE64[chunk & 63] : '=');
+    }
+    return out;
+}
+
+std::string decodeBase64(const std::string& text) {
+    int value[256];
+    std::fill(value, value + 256, -1);
+    for (int i = 0; i < 64; i++)
+        value[(unsigned char) BASE64[i]] = i;
+    std::string out;
+    unsigned int chunk = 0;
+    int bits = 0;
+    for (unsigned char c : text) {
+        if (c == '=' || c == '\n' || c == '\r' || c == ' ')
+            continue;
+        if (value[c] < 0)
+            throw OpenMMException("SwitchingDPForce: the embedded model in the XML is not valid base64");
+        chunk = (chunk << 6) | value[c];
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += (char) ((chunk >> bits) & 0xFF);
+        }
+    }
+    return out;
+}
+
+const char* MODEL_TAGS[2] = {"AccurateModel", "FastModel"};
+
+} // namespace
+
+SwitchingDPForceProxy::SwitchingDPForceProxy() : SerializationProxy("SwitchingDPForce") {
+}
+
+void SwitchingDPForceProxy::serialize(const void* object, SerializationNode& node) const {
+    node.setIntProperty("version", 1);
+    const SwitchingDPForce& force = *reinterpret_cast<const SwitchingDPForce*>(object);
+    node.setIntProperty("forceGroup", force.getForceGroup());
+    node.setStringProperty("name", force.getName());
+    node.setBoolProperty("usesPeriodic", force.usesPeriodicBoundaryConditions());
+    node.setIntProperty("accurateInterval", force.getAccurateInterval());
+    node.setIntProperty("accuratePhase", force.getAccuratePhase());
+    node.setIntProperty("mode", force.getMode());
+    node.setIntProperty("slowForceGroup", force.getSlowForceGroup());
+    node.setIntProperty("slowTerm", force.getSlowTerm());
+    node.setDoubleProperty("skin", force.getNeighborListSkin());
+    for (int m = 0; m < 2; m++) {
+        SerializationNode& model = node.createChildNode(MODEL_TAGS[m]);
+        model.setStringProperty("file", force.getModelFile((SwitchingDPForce::Model) m));
+        model.setStringProperty("base64", encodeBase64(force.getModelContents((SwitchingDPForce::Model) m)));
+    }
+    SerializationNode& types = node.createChildNode("Types");
+    for (const std::string& name : force.getTypes())
+        types.createChildNode("Type").setStringProperty("name", name);
+    SerializationNode& particles = node.createChildNode("Particles");
+    for (int p : force.getParticles())
+        particles.createChildNode("Particle").setIntProperty("index", p);
+}
+
+void* SwitchingDPForceProxy::deserialize(const SerializationNode& node) const {
+    int version = node.getIntProperty("version");
+    if (version != 1)
+        throw OpenMMException("SwitchingDPForce: unsupported XML version " + std::to_string(version));
+    const SerializationNode& accurate = node.getChildNode(MODEL_TAGS[0]);
+    const SerializationNode& fast = node.getChildNode(MODEL_TAGS[1]);
+    std::unique_ptr<SwitchingDPForce> force(SwitchingDPForce::fromModelContents(
+            decodeBase64(accurate.getStringProperty("base64")), decodeBase64(fast.getStringProperty("base64")),
+            accurate.getStringProperty("file"), fast.getStringProperty("file")));
+    force->setForceGroup(node.getIntProperty("forceGroup", 0));
+    force->setName(node.getStringProperty("name", force->getName()));
+    force->setUsesPeriodicBoundaryConditions(node.getBoolProperty("usesPeriodic"));
+    force->setAccurateInterval(node.getIntProperty("accurateInterval"));
+    force->setAccuratePhase(node.getIntProperty("accuratePhase"));
+    force->setMode((SwitchingDPForce::Mode) node.getIntProperty("mode"));
+    force->setSlowForceGroup(node.getIntProperty("slowForceGroup"));
+    force->setSlowTerm((SwitchingDPForce::SlowTerm) node.getIntProperty("slowTerm"));
+    force->setNeighborListSkin(node.getDoubleProperty("skin"));
+    std::vector<std::string> types;
+    for (const SerializationNode& type : node.getChildNode("Types").getChildren())
+        types.push_back(type.getStringProperty("name"));
+    force->setTypes(types);
+    std::vector<int> particles;
+    for (const SerializationNode& particle : node.getChildNode("Particles").getChildren())
+        particles.push_back(particle.getIntProperty("index"));
+    force->setParticles(particles);
+    return force.release();
+}

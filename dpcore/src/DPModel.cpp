@@ -1,6 +1,8 @@
 #include "DPModel.h"
 #include "openmm/OpenMMException.h"
 #include <torch/csrc/jit/runtime/graph_executor.h>
+#include <dlfcn.h>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -27,28 +29,69 @@ std::string SwitchingDPPlugin::readModelFile(const std::string& path) {
 }
 
 static void configureTorchScriptOnce() {
-    // Shapes change whenever the neighbour list is rebuilt; let the fuser handle
-    // dynamic shapes instead of re-specialising on every new shape.
+    // TorchScript's profiling executor re-specialises the graph for new input
+    // shapes, and ours change whenever the neighbour list is rebuilt: each new
+    // shape costs seconds of compilation.  The unoptimised executor measured
+    // as fast per call on DP models and has no warm-up, so it is the default;
+    // SWITCHINGDP_JIT_OPTIMIZE=1 turns the optimiser back on.
     static std::once_flag flag;
     std::call_once(flag, [] {
-        torch::jit::FusionStrategy strategy = {{torch::jit::FusionBehavior::DYNAMIC, 10}};
-        torch::jit::setFusionStrategy(strategy);
+        const char* optimize = std::getenv("SWITCHINGDP_JIT_OPTIMIZE");
+        torch::jit::setGraphExecutorOptimize(optimize != nullptr && std::string(optimize) == "1");
     });
+}
+
+/**
+ * Models frozen by deepmd-kit reference its custom operators (deepmd::tabulate_fusion_*,
+ * used by compressed models) even when uncompressed, so TorchScript can load them
+ * only after deepmd-kit's op library has registered those operators.  The library
+ * is named by SWITCHINGDP_DEEPMD_OP_LIBRARY (and the MPI library it needs by
+ * SWITCHINGDP_MPI_LIBRARY); `import openmmswitchingdp` sets both when deepmd-kit
+ * is installed.  Returns an empty string on success, else why it failed.
+ */
+static std::string loadDeepmdOps() {
+    static std::mutex mutex;
+    static bool tried = false;
+    static std::string failure;
+    std::lock_guard<std::mutex> lock(mutex);
+    if (tried)
+        return failure;
+    tried = true;
+    const char* mpi = std::getenv("SWITCHINGDP_MPI_LIBRARY");
+    if (mpi != nullptr && *mpi != 0 && dlopen(mpi, RTLD_NOW | RTLD_GLOBAL) == nullptr)
+        failure = std::string("cannot load the MPI library: ") + dlerror() + ". ";
+    const char* ops = std::getenv("SWITCHINGDP_DEEPMD_OP_LIBRARY");
+    if (ops == nullptr || *ops == 0)
+        failure += "SWITCHINGDP_DEEPMD_OP_LIBRARY is not set (import openmmswitchingdp sets it when deepmd-kit is installed)";
+    // RTLD_LOCAL: the library carries stand-ins for CUDA runtime symbols that must
+    // not take the place of the real ones torch uses.
+    else if (dlopen(ops, RTLD_NOW | RTLD_LOCAL) == nullptr)
+        failure += std::string("cannot load deepmd-kit's op library: ") + dlerror();
+    else
+        failure.clear();
+    return failure;
 }
 
 torch::jit::Module SwitchingDPPlugin::loadTorchScript(const std::string& contents, const std::string& label) {
     configureTorchScriptOnce();
-    std::istringstream stream(contents);
-    try {
-        return torch::jit::load(stream, torch::kCPU);
-    }
-    catch (const std::exception& e) {
-        std::string what = e.what();
-        std::string firstLine = what.substr(0, what.find('\n'));
-        if (what.find("deepmd::") != std::string::npos || what.find("tabulate_fusion") != std::string::npos)
-            throw OpenMMException("SwitchingDPForce: model '" + label + "' uses deepmd-kit's custom operators "
-                    "(a compressed model?); load deepmd-kit's op library first. Torch said: " + firstLine);
-        throw OpenMMException("SwitchingDPForce: '" + label + "' is not a frozen PyTorch (TorchScript) model: " + firstLine);
+    for (int attempt = 0; ; attempt++) {
+        std::istringstream stream(contents);
+        try {
+            return torch::jit::load(stream, torch::kCPU);
+        }
+        catch (const std::exception& e) {
+            std::string what = e.what();
+            size_t start = what.find_first_not_of("\n ");
+            std::string firstLine = what.substr(start == std::string::npos ? 0 : start);
+            firstLine = firstLine.substr(0, firstLine.find('\n'));
+            bool needsOps = what.find("deepmd::") != std::string::npos;
+            if (!needsOps)
+                throw OpenMMException("SwitchingDPForce: '" + label + "' is not a frozen PyTorch (TorchScript) model: " + firstLine);
+            std::string failure = (attempt == 0 ? loadDeepmdOps() : "the operators are still missing after loading it");
+            if (!failure.empty())
+                throw OpenMMException("SwitchingDPForce: model '" + label + "' needs deepmd-kit's custom operators (" +
+                        firstLine + "), and " + failure);
+        }
     }
 }
 

@@ -11,6 +11,10 @@ import os as _os
 
 import openmm as _openmm
 
+from . import deepmd_ops as _deepmd_ops
+
+_deepmd_ops.configure_environment()
+
 _HERE = _os.path.dirname(_os.path.abspath(__file__))
 
 

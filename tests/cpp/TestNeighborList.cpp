@@ -1,0 +1,132 @@
+// The cell-list neighbour list against a brute-force search over periodic images,
+// for cubic, triclinic, small and non-periodic boxes.
+#include "NeighborList.h"
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <tuple>
+#include <vector>
+
+using namespace SwitchingDPPlugin;
+typedef std::set<std::tuple<int, int, long long>> PairSet;  // (i, j, rounded distance)
+
+static void check(bool condition, const char* what) {
+    if (!condition)
+        throw std::runtime_error(what);
+}
+
+// Every (i, image of j) within cutoff, found by trying all images in a generous range.
+static std::multiset<std::pair<int, long long>> bruteForce(const std::vector<double>& pos, const double* box, double cutoff, int i) {
+    std::multiset<std::pair<int, long long>> out;
+    int n = pos.size() / 3, range = 0;
+    if (box) {
+        // Enough images to cover the coordinate span (+-15) plus the cutoff across the thinnest box width.
+        double thinnest = std::min(box[0], std::min(box[4], box[8])) * 0.8;
+        range = (int) std::ceil((30.0 + cutoff) / thinnest) + 1;
+    }
+    for (int j = 0; j < n; j++)
+        for (int a = -range; a <= range; a++)
+            for (int b = -range; b <= range; b++)
+                for (int c = -range; c <= range; c++) {
+                    if (j == i && a == 0 && b == 0 && c == 0)
+                        continue;
+                    double d2 = 0;
+                    for (int k = 0; k < 3; k++) {
+                        double d = pos[3*j+k] - pos[3*i+k] + (box ? a*box[k] + b*box[3+k] + c*box[6+k] : 0.0);
+                        d2 += d*d;
+                    }
+                    if (d2 < cutoff*cutoff)
+                        out.insert({j, std::llround(std::sqrt(d2) * 1e9)});
+                }
+    return out;
+}
+
+static void compare(const std::vector<double>& pos, const double* box, double cutoff, double skin, const char* label) {
+    NeighborList list(cutoff, skin);
+    list.update(pos, box);
+    std::vector<double> ext;
+    list.extendedPositions(pos, box, ext);
+    std::vector<long long> nlist;
+    int width = list.modelList(ext, cutoff, 0, nlist);
+    int n = pos.size() / 3;
+    for (int i = 0; i < n; i++) {
+        std::multiset<std::pair<int, long long>> found;
+        for (int c = 0; c < width; c++) {
+            long long e = nlist[i*width + c];
+            if (e < 0)
+                continue;
+            double d2 = 0;
+            for (int k = 0; k < 3; k++)
+                d2 += (ext[3*e+k] - ext[3*i+k]) * (ext[3*e+k] - ext[3*i+k]);
+            int owner = e < n ? (int) e : list.getGhostOwners()[e - n];
+            found.insert({owner, std::llround(std::sqrt(d2) * 1e9)});
+        }
+        if (found != bruteForce(pos, box, cutoff, i)) {
+            std::printf("%s: atom %d has %zu neighbours, brute force %zu\n", label, i, found.size(), bruteForce(pos, box, cutoff, i).size());
+            throw std::runtime_error("neighbour list differs from brute force");
+        }
+    }
+}
+
+int main() {
+    try {
+        std::mt19937 rng(7);
+        std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+        struct Case { const char* label; std::vector<double> box; double cutoff; int n; };
+        std::vector<Case> cases = {
+            {"cubic", {12.4, 0, 0, 0, 12.4, 0, 0, 0, 12.4}, 6.0, 120},
+            {"triclinic", {12.0, 0, 0, 3.0, 11.0, 0, -2.5, 4.0, 10.0}, 5.0, 120},
+            {"smaller than the cutoff", {4.0, 0, 0, 1.0, 4.5, 0, 0.5, -1.5, 5.0}, 6.0, 10},
+            {"non-periodic", {}, 6.0, 80},
+        };
+        for (const Case& c : cases) {
+            std::vector<double> pos(3*c.n);
+            for (int i = 0; i < c.n; i++)
+                for (int k = 0; k < 3; k++)
+                    pos[3*i+k] = 15.0 * uniform(rng);  // outside the box too: unwrapped coordinates
+            const double* box = c.box.empty() ? nullptr : c.box.data();
+            compare(pos, box, c.cutoff, 1.0, c.label);
+            // Move atoms a little (less than half the skin): the list is reused and must stay exact.
+            NeighborList list(c.cutoff, 1.0);
+            check(list.update(pos, box), "first update builds");
+            for (double& x : pos)
+                x += 0.2 * uniform(rng);
+            check(!list.update(pos, box), "small moves reuse the list");
+            compare(pos, box, c.cutoff, 1.0, c.label);
+            pos[0] += 0.8;
+            check(list.update(pos, box), "a move beyond half the skin rebuilds");
+        }
+        // Canonical order: two lists built at different times give identical model lists.
+        std::vector<double> box = {10.0, 0, 0, 0, 10.0, 0, 0, 0, 10.0}, pos(150);
+        for (double& x : pos)
+            x = 5.0 * uniform(rng);
+        NeighborList early(4.0, 1.0), late(4.0, 1.0);
+        early.update(pos, box.data());
+        for (double& x : pos)
+            x += 0.2 * uniform(rng);
+        late.update(pos, box.data());
+        std::vector<double> extEarly, extLate;
+        early.extendedPositions(pos, box.data(), extEarly);
+        late.extendedPositions(pos, box.data(), extLate);
+        std::vector<long long> listEarly, listLate;
+        early.modelList(extEarly, 4.0, 0, listEarly);
+        late.modelList(extLate, 4.0, 0, listLate);
+        auto resolve = [](const NeighborList& l, const std::vector<long long>& nl, const std::vector<double>& ext) {
+            std::vector<double> out;  // neighbour coordinates, in list order
+            for (long long e : nl)
+                for (int k = 0; k < 3; k++)
+                    out.push_back(e < 0 ? 0.0 : ext[3*e+k]);
+            return out;
+        };
+        check(resolve(early, listEarly, extEarly) == resolve(late, listLate, extLate), "lists built at different times agree bit for bit");
+    }
+    catch (const std::exception& e) {
+        std::printf("FAIL: %s\n", e.what());
+        return 1;
+    }
+    std::printf("Done\n");
+    return 0;
+}

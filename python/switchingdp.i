@@ -79,8 +79,7 @@ public:
     void updateParametersInContext(OpenMM::Context& context);
 
     %extend {
-        /** Cast an openmm.Force (e.g. from System.getForce()) back to a SwitchingDPForce. */
-        static SwitchingDPPlugin::SwitchingDPForce& cast(OpenMM::Force& force) {
+        static SwitchingDPPlugin::SwitchingDPForce& _cast(OpenMM::Force& force) {
             SwitchingDPPlugin::SwitchingDPForce* result = dynamic_cast<SwitchingDPPlugin::SwitchingDPForce*>(&force);
             if (result == NULL)
                 throw OpenMM::OpenMMException("SwitchingDPForce.cast: the force is not a SwitchingDPForce");
@@ -93,6 +92,13 @@ public:
             return new SwitchingDPPlugin::SwitchingDPForce(*self);
         }
         %pythoncode %{
+            @staticmethod
+            def cast(force):
+                """Cast an openmm.Force (e.g. from System.getForce()) back to a SwitchingDPForce."""
+                result = SwitchingDPForce._cast(force)
+                result._castFrom = force  # the C++ object belongs to `force`: keep it alive
+                return result
+
             def __copy__(self):
                 return self._copy()
 

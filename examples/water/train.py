@@ -59,6 +59,8 @@ def main():
     parser.add_argument("--precision", default="float64", choices=["float64", "float32"])
     parser.add_argument("--name", required=True)
     parser.add_argument("--data", default=os.path.join(HERE, "data"))
+    parser.add_argument("--restart", help="continue from this checkpoint (e.g. work/NAME/model.ckpt.pt); "
+                        "the learning-rate schedule follows the new --steps")
     args = parser.parse_args()
 
     sel = args.sel or DEFAULT_SEL[args.rcut]
@@ -70,7 +72,8 @@ def main():
         json.dump(model_input(args.rcut, sel, args.steps, args.seed, training, validation, args.precision), f, indent=1)
     env_dp = shutil.which("dp") or os.path.join(os.path.dirname(sys.executable), "dp")
     log = os.path.join(work, "train.log")
-    run([env_dp, "--pt", "train", "--skip-neighbor-stat", "input.json"], work, log)
+    restart = ["--restart", os.path.abspath(args.restart)] if args.restart else []
+    run([env_dp, "--pt", "train", "--skip-neighbor-stat", *restart, "input.json"], work, log)
     run([env_dp, "--pt", "freeze", "-o", "frozen.pth"], work, log)
     run([env_dp, "--pt", "test", "-m", "frozen.pth", "-s", validation, "-n", "100000", "-d", "test"], work, log)
     shutil.copy(os.path.join(work, "frozen.pth"), os.path.join(HERE, args.name + ".pth"))

@@ -2,6 +2,9 @@
 #include "openmm/OpenMMException.h"
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
@@ -63,12 +66,28 @@ static std::string loadDeepmdOps() {
     const char* ops = std::getenv("SWITCHINGDP_DEEPMD_OP_LIBRARY");
     if (ops == nullptr || *ops == 0)
         failure += "SWITCHINGDP_DEEPMD_OP_LIBRARY is not set (import openmmswitchingdp sets it when deepmd-kit is installed)";
-    // RTLD_LOCAL: the library carries stand-ins for CUDA runtime symbols that must
-    // not take the place of the real ones torch uses.
-    else if (dlopen(ops, RTLD_NOW | RTLD_LOCAL) == nullptr)
-        failure += std::string("cannot load deepmd-kit's op library: ") + dlerror();
-    else
-        failure.clear();
+    else {
+        // RTLD_LOCAL: the library carries stand-ins for CUDA runtime symbols that must
+        // not take the place of the real ones torch uses.  On machines without CUDA 12
+        // those stand-ins complain on stderr while loading; the complaint is harmless
+        // (the CPU operators work), so it is silenced.
+        std::fflush(stderr);
+        int savedStderr = dup(2), devNull = open("/dev/null", O_WRONLY);
+        if (devNull >= 0)
+            dup2(devNull, 2);
+        void* handle = dlopen(ops, RTLD_NOW | RTLD_LOCAL);
+        std::fflush(stderr);
+        if (savedStderr >= 0) {
+            dup2(savedStderr, 2);
+            close(savedStderr);
+        }
+        if (devNull >= 0)
+            close(devNull);
+        if (handle == nullptr)
+            failure += std::string("cannot load deepmd-kit's op library: ") + dlerror();
+        else
+            failure.clear();
+    }
     return failure;
 }
 

@@ -1,0 +1,119 @@
+"""switchingdp-md: molecular dynamics with a SwitchingDPForce.
+
+With no arguments it runs 2000 steps (1 ps) of the bundled water (64 H2O) at 330 K
+with the bundled 6 A (accurate) and 4 A (fast) models in the 1:3 scheme.
+"""
+import argparse
+import os
+import sys
+import time
+
+from . import bundled
+
+STEPS_PER_PROGRESS_UPDATE = 10
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="switchingdp-md", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--accurate", default=bundled.ACCURATE_MODEL, help="accurate model (.pth)")
+    parser.add_argument("--fast", default=bundled.FAST_MODEL, help="fast model (.pth)")
+    parser.add_argument("--pdb", default=bundled.WATER_PDB, help="structure; its CRYST1 record sets the box")
+    parser.add_argument("--types", nargs="+", help="DP type per atom (default: element symbols from the PDB)")
+    parser.add_argument("--temperature", type=float, default=330.0, help="K")
+    parser.add_argument("--friction", type=float, default=1.0, help="Langevin friction, 1/ps")
+    parser.add_argument("--timestep", type=float, default=0.5, help="fs")
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--interval", type=int, default=4, help="accurate on one step in this many (4: the 1:3 scheme)")
+    parser.add_argument("--phase", type=int, default=0, help="step offset of the accurate steps")
+    parser.add_argument("--platform", default="CPU", help="OpenMM platform (Reference, CPU, CUDA)")
+    parser.add_argument("--minimize", action="store_true", help="minimise the energy first")
+    parser.add_argument("--seed", type=int, default=1, help="seed for velocities and the thermostat")
+    parser.add_argument("--trajectory", default="trajectory.dcd", help=".dcd or .pdb; empty for none")
+    parser.add_argument("--log", default="md.log", help="energies, temperature and speed (CSV); empty for none")
+    parser.add_argument("--report-interval", type=int, default=100, help="steps between trajectory frames and log lines")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def check_arguments(parser, args):
+    for name in ("accurate", "fast", "pdb"):
+        if not os.path.exists(getattr(args, name)):
+            parser.error(f"--{name}: file not found: {getattr(args, name)}")
+    for name in ("steps", "interval", "report_interval"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("temperature", "timestep"):
+        if not getattr(args, name) > 0:
+            parser.error(f"--{name} must be positive")
+    if args.friction < 0 or args.phase < 0:
+        parser.error("--friction and --phase must not be negative")
+    if args.trajectory and not args.trajectory.endswith((".dcd", ".pdb")):
+        parser.error("--trajectory must end in .dcd or .pdb")
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_arguments(parser, args)
+
+    import openmm as mm
+    import openmm.app as app
+    import openmm.unit as u
+    from tqdm import tqdm
+
+    from . import SwitchingDPForce, typesFromTopology
+
+    pdb = app.PDBFile(args.pdb)
+    topology = pdb.topology
+    system = mm.System()
+    for atom in topology.atoms():
+        system.addParticle(atom.element.mass if atom.element is not None else 0.0)
+    box = topology.getPeriodicBoxVectors()
+    force = SwitchingDPForce(args.accurate, args.fast)
+    force.setTypes(args.types or typesFromTopology(topology))
+    force.setAccurateInterval(args.interval)
+    force.setAccuratePhase(args.phase)
+    if box is not None:
+        system.setDefaultPeriodicBoxVectors(*box)
+    else:
+        force.setUsesPeriodicBoundaryConditions(False)
+    system.addForce(force)
+
+    integrator = mm.LangevinMiddleIntegrator(args.temperature * u.kelvin, args.friction / u.picosecond,
+                                             args.timestep * u.femtosecond)
+    integrator.setRandomNumberSeed(args.seed)
+    platform = mm.Platform.getPlatformByName(args.platform)
+    simulation = app.Simulation(topology, system, integrator, platform)
+    simulation.context.setPositions(pdb.positions)
+    if args.minimize:
+        simulation.minimizeEnergy()
+    simulation.context.setVelocitiesToTemperature(args.temperature * u.kelvin, args.seed)
+    if args.trajectory:
+        reporter = app.DCDReporter if args.trajectory.endswith(".dcd") else app.PDBReporter
+        simulation.reporters.append(reporter(args.trajectory, args.report_interval))
+    if args.log:
+        simulation.reporters.append(app.StateDataReporter(args.log, args.report_interval, step=True, time=True,
+                                                          potentialEnergy=True, kineticEnergy=True,
+                                                          totalEnergy=True, temperature=True, speed=True))
+    print(f"{system.getNumParticles()} atoms, {args.steps} steps of {args.timestep} fs on {args.platform}; "
+          f"accurate model on 1 step in {args.interval}", flush=True)
+    start = time.perf_counter()
+    with tqdm(total=args.steps, unit="step", disable=args.no_progress, file=sys.stdout) as progress:
+        done = 0
+        while done < args.steps:
+            chunk = min(STEPS_PER_PROGRESS_UPDATE, args.steps - done)
+            simulation.step(chunk)
+            done += chunk
+            progress.update(chunk)
+    elapsed = time.perf_counter() - start
+    accurate, fast = force.getEvaluationCounts(simulation.context)
+    steps_per_second = args.steps / elapsed
+    ns_per_day = steps_per_second * args.timestep * 1e-6 * 86400
+    print(f"model evaluations: {accurate} accurate, {fast} fast")
+    print(f"speed: {ns_per_day:.3f} ns/day, {steps_per_second:.2f} steps/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,9 +1,13 @@
-"""Speed of alternating models against each single model, measured side by side.
+"""Speed of switching schemes against each single model, measured side by side.
 
-For each system size it runs accurate-only, fast-only and alternating (1 accurate
-step in --interval) Langevin MD in one process, and prints steps/s, the speedup
-over accurate-only, the ideal speedup interval / (1 + (interval-1) t_fast/t_accurate)
-from the single-model step times measured in the same run, and their ratio.
+For each system size it runs, in one process, Langevin MD with: the accurate model
+alone, the fast model alone (both at the inner time step), alternation (1 accurate
+step in --interval) and rRESPA (slow term every --inner-steps inner steps, fast model
+every inner step).  It prints steps/s and ns/day, the speedup in ns/day over
+accurate-only, the ideal speedup from the single-model step times measured in the
+same run, and their ratio (efficiency):
+
+    alternating: n / (1 + (n-1) r)      rRESPA: k / (1 + k r)      r = t_fast / t_accurate
 
     python -m openmmswitchingdp.bench --replicate 1 2
 """
@@ -15,8 +19,10 @@ import numpy as np
 
 from . import bundled
 
+SLOW_GROUP = 1
 
-def replicated_water(pdb_path, copies):
+
+def replicated_system(pdb_path, copies):
     """Positions (nm), element symbols, masses and box of the PDB tiled copies^3 times."""
     import openmm.app as app
     import openmm.unit as u
@@ -30,28 +36,67 @@ def replicated_water(pdb_path, copies):
     return positions, elements * len(shifts), masses * len(shifts), box * copies
 
 
-def steps_per_second(accurate, fast, interval, positions, elements, masses, box, platform, steps, warmup, seed=1):
+def steps_per_second(scheme, system_data, platform, steps, warmup, seed=1):
+    """Run one scheme (a dict from schemes()) and return timed steps per second."""
     import openmm as mm
+    from openmm.mtsintegrator import MTSLangevinIntegrator
     from . import SwitchingDPForce
+    positions, elements, masses, box = system_data
     system = mm.System()
     for m in masses:
         system.addParticle(m)
     system.setDefaultPeriodicBoxVectors(*[mm.Vec3(*v) for v in box])
-    force = SwitchingDPForce(accurate, fast)
+    force = SwitchingDPForce(scheme["accurate"], scheme["fast"])
     force.setTypes(elements)
-    force.setAccurateInterval(interval)
+    force.setAccurateInterval(scheme.get("interval", 1))
+    if scheme.get("inner"):
+        force.setMode(SwitchingDPForce.MultipleTimeStep)
+        force.setSlowForceGroup(SLOW_GROUP)
+        integrator = MTSLangevinIntegrator(330, 1.0, scheme["dt"], [(SLOW_GROUP, 1), (0, scheme["inner"])])
+    else:
+        integrator = mm.LangevinMiddleIntegrator(330, 1.0, scheme["dt"])
     system.addForce(force)
-    integrator = mm.LangevinMiddleIntegrator(330, 1.0, 0.0005)
     integrator.setRandomNumberSeed(seed)
     context = mm.Context(system, integrator, mm.Platform.getPlatformByName(platform))
     context.setPositions([mm.Vec3(*p) for p in positions])
     context.setVelocitiesToTemperature(330, seed)
     integrator.step(warmup)
-    context.getState(getEnergy=True)   # finish any queued work before timing
+    context.getState(getEnergy=True)   # finish queued work before timing
     start = time.perf_counter()
     integrator.step(steps)
     context.getState(getEnergy=True)
     return steps / (time.perf_counter() - start)
+
+
+def schemes(accurate, fast, interval, inner, dt_fs):
+    dt = dt_fs * 1e-3
+    return {
+        "accurate-only": dict(accurate=accurate, fast=fast, interval=1, dt=dt),
+        "fast-only": dict(accurate=fast, fast=fast, interval=1, dt=dt),
+        f"alternating 1:{interval - 1}": dict(accurate=accurate, fast=fast, interval=interval, dt=dt),
+        f"rRESPA {dt_fs * inner:g}/{dt_fs:g} fs": dict(accurate=accurate, fast=fast, inner=inner, dt=dt * inner),
+    }
+
+
+def measure(args, copies):
+    """Rows (scheme, steps/s, ns/day, speedup, ideal, efficiency) for one system size."""
+    system_data = replicated_system(args.pdb, copies)
+    runs = schemes(args.accurate, args.fast, args.interval, args.inner_steps, args.timestep)
+    steps = max(10, args.steps // copies**3)
+    speed = {}
+    for name, scheme in runs.items():
+        outer = max(2, steps // scheme.get("inner", 1))
+        speed[name] = steps_per_second(scheme, system_data, args.platform, outer, args.warmup)
+    ns_per_day = {name: speed[name] * runs[name]["dt"] * 1e-3 * 86400 for name in runs}
+    names = list(runs)
+    r = speed[names[0]] / speed[names[1]]   # t_fast / t_accurate
+    n, k = args.interval, args.inner_steps
+    ideal = {names[0]: 1.0, names[1]: 1.0 / r, names[2]: n / (1 + (n - 1) * r), names[3]: k / (1 + k * r)}
+    rows = []
+    for name in names:
+        speedup = ns_per_day[name] / ns_per_day[names[0]]
+        rows.append((name, speed[name], ns_per_day[name], speedup, ideal[name], speedup / ideal[name]))
+    return len(system_data[0]), steps, r, rows
 
 
 def main(argv=None):
@@ -60,33 +105,29 @@ def main(argv=None):
     parser.add_argument("--fast", default=bundled.FAST_MODEL)
     parser.add_argument("--pdb", default=bundled.WATER_PDB)
     parser.add_argument("--replicate", type=int, nargs="+", default=[1, 2],
-                        help="tile the PDB box n x n x n times; one row per value")
-    parser.add_argument("--interval", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=200, help="timed steps per run")
-    parser.add_argument("--warmup", type=int, default=20)
+                        help="tile the PDB box n x n x n times; one table per value")
+    parser.add_argument("--interval", type=int, default=4, help="alternation: accurate on 1 step in this many")
+    parser.add_argument("--inner-steps", type=int, default=4, help="rRESPA: inner steps per outer step")
+    parser.add_argument("--timestep", type=float, default=0.5, help="inner time step, fs")
+    parser.add_argument("--steps", type=int, default=200, help="timed inner steps per run at the smallest size")
+    parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--platform", default="CPU")
     args = parser.parse_args(argv)
+    if args.interval < 1 or args.inner_steps < 1 or args.steps < 1 or min(args.replicate) < 1:
+        parser.error("--interval, --inner-steps, --steps and --replicate must be at least 1")
 
-    rows = []
+    results = []
     for copies in args.replicate:
-        system = replicated_water(args.pdb, copies)
-        n = len(system[0])
-        steps = max(20, args.steps // copies**3)   # similar wall time per row
-        acc = steps_per_second(args.accurate, args.fast, 1, *system, args.platform, steps, args.warmup)
-        fast = steps_per_second(args.fast, args.fast, 1, *system, args.platform, steps, args.warmup)
-        alt = steps_per_second(args.accurate, args.fast, args.interval, *system, args.platform, steps, args.warmup)
-        ratio = acc / fast    # t_fast / t_accurate
-        ideal = args.interval / (1 + (args.interval - 1) * ratio)
-        rows.append((n, steps, acc, fast, alt, alt / acc, ideal, (alt / acc) / ideal))
-        print(f"{n} atoms done", file=sys.stderr, flush=True)
-
-    print(f"platform {args.platform}, interval {args.interval} (1:{args.interval - 1}), LangevinMiddle 0.5 fs")
-    print("| atoms | timed steps | accurate-only steps/s | fast-only steps/s | alternating steps/s "
-          "| speedup | ideal speedup | efficiency |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for n, steps, acc, fast, alt, speedup, ideal, efficiency in rows:
-        print(f"| {n} | {steps} | {acc:.2f} | {fast:.2f} | {alt:.2f} | {speedup:.2f}x | {ideal:.2f}x | {efficiency:.0%} |")
-    return rows
+        atoms, steps, r, rows = measure(args, copies)
+        results.append((atoms, rows))
+        print(f"\n{atoms} atoms on {args.platform}, {steps} timed inner steps per scheme, "
+              f"t_fast/t_accurate = {r:.2f}")
+        print("| scheme | steps/s | ns/day | speedup vs accurate-only | ideal | efficiency |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for name, sps, nsd, speedup, ideal, efficiency in rows:
+            print(f"| {name} | {sps:.2f} | {nsd:.3f} | {speedup:.2f}x | {ideal:.2f}x | {efficiency:.0%} |")
+        sys.stdout.flush()
+    return results
 
 
 if __name__ == "__main__":

@@ -2,6 +2,11 @@
 
 With no arguments it runs 2000 steps (1 ps) of the bundled water (64 H2O) at 330 K
 with the bundled 6 A (accurate) and 4 A (fast) models in the 1:3 scheme.
+
+--mode mts runs rRESPA instead (MTSLangevinIntegrator): --timestep is then the outer
+step, at which the slow term (accurate - fast, or --slow-term residual for a
+co-trained residual model given as --accurate) is applied; the fast model is applied
+--inner-steps times per outer step.
 """
 import argparse
 import os
@@ -11,6 +16,7 @@ import time
 from . import bundled
 
 STEPS_PER_PROGRESS_UPDATE = 10
+SLOW_GROUP = 1
 
 
 def build_parser():
@@ -26,6 +32,10 @@ def build_parser():
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--interval", type=int, default=4, help="accurate on one step in this many (4: the 1:3 scheme)")
     parser.add_argument("--phase", type=int, default=0, help="step offset of the accurate steps")
+    parser.add_argument("--mode", choices=["alternating", "mts"], default="alternating")
+    parser.add_argument("--inner-steps", type=int, default=4, help="mts: fast-model steps per outer step")
+    parser.add_argument("--slow-term", choices=["difference", "residual"], default="difference",
+                        help="mts: slow group = accurate - fast, or the --accurate model as a co-trained residual")
     parser.add_argument("--platform", default="CPU", help="OpenMM platform (Reference, CPU, CUDA)")
     parser.add_argument("--minimize", action="store_true", help="minimise the energy first")
     parser.add_argument("--seed", type=int, default=1, help="seed for velocities and the thermostat")
@@ -40,7 +50,7 @@ def check_arguments(parser, args):
     for name in ("accurate", "fast", "pdb"):
         if not os.path.exists(getattr(args, name)):
             parser.error(f"--{name}: file not found: {getattr(args, name)}")
-    for name in ("steps", "interval", "report_interval"):
+    for name in ("steps", "interval", "report_interval", "inner_steps"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     for name in ("temperature", "timestep"):
@@ -60,6 +70,7 @@ def main(argv=None):
     import openmm as mm
     import openmm.app as app
     import openmm.unit as u
+    from openmm.mtsintegrator import MTSLangevinIntegrator
     from tqdm import tqdm
 
     from . import SwitchingDPForce, typesFromTopology
@@ -74,14 +85,24 @@ def main(argv=None):
     force.setTypes(args.types or typesFromTopology(topology))
     force.setAccurateInterval(args.interval)
     force.setAccuratePhase(args.phase)
+    if args.mode == "mts":
+        force.setMode(SwitchingDPForce.MultipleTimeStep)
+        force.setSlowForceGroup(SLOW_GROUP)
+        force.setSlowTerm(SwitchingDPForce.Residual if args.slow_term == "residual" else SwitchingDPForce.Difference)
     if box is not None:
         system.setDefaultPeriodicBoxVectors(*box)
     else:
         force.setUsesPeriodicBoundaryConditions(False)
     system.addForce(force)
 
-    integrator = mm.LangevinMiddleIntegrator(args.temperature * u.kelvin, args.friction / u.picosecond,
-                                             args.timestep * u.femtosecond)
+    if args.mode == "mts":
+        integrator = MTSLangevinIntegrator(args.temperature * u.kelvin, args.friction / u.picosecond,
+                                           args.timestep * u.femtosecond, [(SLOW_GROUP, 1), (0, args.inner_steps)])
+        scheme = f"rRESPA: slow term every {args.timestep} fs, fast model every {args.timestep / args.inner_steps:g} fs"
+    else:
+        integrator = mm.LangevinMiddleIntegrator(args.temperature * u.kelvin, args.friction / u.picosecond,
+                                                 args.timestep * u.femtosecond)
+        scheme = f"accurate model on 1 step in {args.interval}"
     integrator.setRandomNumberSeed(args.seed)
     platform = mm.Platform.getPlatformByName(args.platform)
     simulation = app.Simulation(topology, system, integrator, platform)
@@ -96,8 +117,8 @@ def main(argv=None):
         simulation.reporters.append(app.StateDataReporter(args.log, args.report_interval, step=True, time=True,
                                                           potentialEnergy=True, kineticEnergy=True,
                                                           totalEnergy=True, temperature=True, speed=True))
-    print(f"{system.getNumParticles()} atoms, {args.steps} steps of {args.timestep} fs on {args.platform}; "
-          f"accurate model on 1 step in {args.interval}", flush=True)
+    print(f"{system.getNumParticles()} atoms, {args.steps} steps of {args.timestep} fs on {args.platform}; {scheme}",
+          flush=True)
     start = time.perf_counter()
     with tqdm(total=args.steps, unit="step", disable=args.no_progress, file=sys.stdout) as progress:
         done = 0

@@ -75,10 +75,13 @@ def main():
     restart = ["--restart", os.path.abspath(args.restart)] if args.restart else []
     run([env_dp, "--pt", "train", "--skip-neighbor-stat", *restart, "input.json"], work, log)
     run([env_dp, "--pt", "freeze", "-o", "frozen.pth"], work, log)
-    run([env_dp, "--pt", "test", "-m", "frozen.pth", "-s", validation, "-n", "100000", "-d", "test"], work, log)
+    test_log = os.path.join(work, "test.log")
+    if os.path.exists(test_log):
+        os.remove(test_log)
+    run([env_dp, "--pt", "test", "-m", "frozen.pth", "-s", validation, "-n", "100000", "-d", "test"], work, test_log)
     shutil.copy(os.path.join(work, "frozen.pth"), os.path.join(HERE, args.name + ".pth"))
     # Keep the held-out error summary next to the model.
-    with open(log) as f:
+    with open(test_log) as f:
         summary = [line for line in f if "RMSE" in line or "MAE" in line or "number of test data" in line]
     with open(os.path.join(HERE, args.name + ".test.txt"), "w") as f:
         f.writelines(summary)

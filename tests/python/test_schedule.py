@@ -111,3 +111,13 @@ def test_verlet_trajectory_matches_python_reimplementation_with_deepmd():
         x = x + dt * v
     assert np.abs(plugin - x).max() < 1e-9        # nm; after 20 steps of 0.5 fs
     assert np.abs(plugin - positions).max() > 1e-4  # the atoms did move
+
+
+def test_update_parameters_in_context_changes_the_schedule_only_when_called():
+    context, integrator, force = water_context(interval=4)
+    force.setAccurateInterval(2)            # not yet in the Context
+    integrator.step(8)
+    assert list(force.getEvaluationCounts(context)) == [2, 6]
+    force.updateParametersInContext(context)
+    integrator.step(8)                      # steps 8..15 with interval 2
+    assert list(force.getEvaluationCounts(context)) == [2 + 4, 6 + 4]

@@ -33,11 +33,15 @@ public:
     /** Coordinates of local atoms then ghosts, 3*(n + numGhosts()), from the current positions. */
     void extendedPositions(const std::vector<double>& positions, const double* box, std::vector<double>& extended) const;
     /**
-     * The neighbour list of one model: for each local atom, the extended indices of
-     * all atoms within `cutoff` now, in canonical order, padded with -1 to a common
-     * width (at least minWidth).  Returns the width.
+     * The neighbour list of one model: for each local atom, all atoms within
+     * `cutoff` now, in canonical order, padded with -1 to a common width (at least
+     * minWidth).  Returns the width.  Entries index the model's own extended array:
+     * the local atoms, then only the ghosts this model needs (usedGhosts, ascending
+     * indices into the ghost list), so a short-cutoff model does not carry the
+     * long-cutoff model's outer shell of ghosts.
      */
-    int modelList(const std::vector<double>& extended, double cutoff, int minWidth, std::vector<long long>& nlist) const;
+    int modelList(const std::vector<double>& extended, double cutoff, int minWidth, std::vector<long long>& nlist,
+                  std::vector<int>& usedGhosts) const;
     int numLocal() const { return numAtoms; }
     int numGhosts() const { return (int) ghostOwner.size(); }
     /** The local atom each ghost is an image of. */

@@ -65,8 +65,9 @@ private:
     DPUnits units;
     NeighborList neighbors;
     // Work buffers reused between calls.
-    std::vector<double> key, positionsModel, extended;
+    std::vector<double> key, positionsModel, extended, modelExtended;
     std::vector<long long> nlist, extendedTypes;
+    std::vector<int> usedGhosts;
 };
 
 } // namespace SwitchingDPPlugin

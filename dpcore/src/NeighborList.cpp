@@ -213,22 +213,36 @@ void NeighborList::extendedPositions(const std::vector<double>& positions, const
     }
 }
 
-int NeighborList::modelList(const std::vector<double>& extended, double cutoff, int minWidth, std::vector<long long>& nlist) const {
+int NeighborList::modelList(const std::vector<double>& extended, double cutoff, int minWidth, std::vector<long long>& nlist,
+                            std::vector<int>& usedGhosts) const {
     const double cutoff2 = cutoff * cutoff;
     std::vector<std::vector<int>> within(numAtoms);
+    std::vector<int> compact(numGhosts(), -1);  // ghost -> position in usedGhosts
     int width = minWidth;
     for (int i = 0; i < numAtoms; i++) {
         for (int e : candidates[i]) {
             double dx = extended[3*e] - extended[3*i];
             double dy = extended[3*e+1] - extended[3*i+1];
             double dz = extended[3*e+2] - extended[3*i+2];
-            if (dx*dx + dy*dy + dz*dz < cutoff2)
+            if (dx*dx + dy*dy + dz*dz < cutoff2) {
                 within[i].push_back(e);
+                if (e >= numAtoms)
+                    compact[e - numAtoms] = 0;
+            }
         }
         width = std::max(width, (int) within[i].size());
     }
+    usedGhosts.clear();
+    for (int g = 0; g < numGhosts(); g++)
+        if (compact[g] == 0) {
+            compact[g] = numAtoms + (int) usedGhosts.size();
+            usedGhosts.push_back(g);
+        }
     nlist.assign((size_t) numAtoms * width, -1);
     for (int i = 0; i < numAtoms; i++)
-        std::copy(within[i].begin(), within[i].end(), nlist.begin() + (size_t) i * width);
+        for (size_t c = 0; c < within[i].size(); c++) {
+            int e = within[i][c];
+            nlist[(size_t) i * width + c] = (e < numAtoms ? e : compact[e - numAtoms]);
+        }
     return width;
 }

@@ -77,18 +77,24 @@ const DPResult& SwitchingDPEngine::evaluate(int model, const std::vector<Vec3>& 
     neighbors.extendedPositions(positionsModel, boxArg, extended);
     const DPModelInfo& info = models[model]->getInfo();
     int minWidth = std::accumulate(info.sel.begin(), info.sel.end(), 0);
-    int width = neighbors.modelList(extended, info.cutoff, minWidth, nlist);
-    const int nall = n + neighbors.numGhosts();
-    extendedTypes.resize(nall);
-    std::copy(localTypes[model].begin(), localTypes[model].end(), extendedTypes.begin());
+    int width = neighbors.modelList(extended, info.cutoff, minWidth, nlist, usedGhosts);
+    // This model's extended atoms: the local atoms, then only the ghosts it uses.
     const std::vector<int>& owners = neighbors.getGhostOwners();
-    for (int g = 0; g < (int) owners.size(); g++)
-        extendedTypes[n+g] = localTypes[model][owners[g]];
+    const int nall = n + (int) usedGhosts.size();
+    modelExtended.resize(3*nall);
+    extendedTypes.resize(nall);
+    std::copy(extended.begin(), extended.begin() + 3*n, modelExtended.begin());
+    std::copy(localTypes[model].begin(), localTypes[model].end(), extendedTypes.begin());
+    for (int k = 0; k < (int) usedGhosts.size(); k++) {
+        int g = usedGhosts[k];
+        std::copy(extended.begin() + 3*(n+g), extended.begin() + 3*(n+g+1), modelExtended.begin() + 3*(n+k));
+        extendedTypes[n+k] = localTypes[model][owners[g]];
+    }
     checkSelLimits(model, nlist, width, extendedTypes);
 
     auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
     auto i64 = torch::TensorOptions().dtype(torch::kInt64);
-    torch::Tensor coord = torch::from_blob(extended.data(), {1, nall, 3}, f64);
+    torch::Tensor coord = torch::from_blob(modelExtended.data(), {1, nall, 3}, f64);
     torch::Tensor atype = torch::from_blob(extendedTypes.data(), {1, nall}, i64);
     torch::Tensor list = torch::from_blob(nlist.data(), {1, n, width}, i64);
     torch::Tensor extendedForce;
@@ -100,9 +106,9 @@ const DPResult& SwitchingDPEngine::evaluate(int model, const std::vector<Vec3>& 
     DPResult& result = entry.result;
     result.energy = units.toKJPerMol(energy.item<double>());
     result.forces.assign(f, f + 3*n);
-    for (int g = 0; g < (int) owners.size(); g++)
-        for (int k = 0; k < 3; k++)
-            result.forces[3*owners[g]+k] += f[3*(n+g)+k];
+    for (int k = 0; k < (int) usedGhosts.size(); k++)
+        for (int d = 0; d < 3; d++)
+            result.forces[3*owners[usedGhosts[k]]+d] += f[3*(n+k)+d];
     for (double& x : result.forces)
         x = units.forceToKJPerMolNm(x);
     entry.key = key;

@@ -59,6 +59,7 @@ def main():
     parser.add_argument("--precision", default="float64", choices=["float64", "float32"])
     parser.add_argument("--name", required=True)
     parser.add_argument("--data", default=os.path.join(HERE, "data"))
+    parser.add_argument("--test-only", action="store_true", help="only measure the held-out errors of <name>.pth")
     parser.add_argument("--restart", help="continue from this checkpoint (e.g. work/NAME/model.ckpt.pt); "
                         "the learning-rate schedule follows the new --steps")
     args = parser.parse_args()
@@ -72,17 +73,21 @@ def main():
         json.dump(model_input(args.rcut, sel, args.steps, args.seed, training, validation, args.precision), f, indent=1)
     env_dp = shutil.which("dp") or os.path.join(os.path.dirname(sys.executable), "dp")
     log = os.path.join(work, "train.log")
-    restart = ["--restart", os.path.abspath(args.restart)] if args.restart else []
-    run([env_dp, "--pt", "train", "--skip-neighbor-stat", *restart, "input.json"], work, log)
-    run([env_dp, "--pt", "freeze", "-o", "frozen.pth"], work, log)
+    if not args.test_only:
+        restart = ["--restart", os.path.abspath(args.restart)] if args.restart else []
+        run([env_dp, "--pt", "train", "--skip-neighbor-stat", *restart, "input.json"], work, log)
+        run([env_dp, "--pt", "freeze", "-o", "frozen.pth"], work, log)
+        shutil.copy(os.path.join(work, "frozen.pth"), os.path.join(HERE, args.name + ".pth"))
+    # Held-out errors of the bundled model, kept next to it.
     test_log = os.path.join(work, "test.log")
     if os.path.exists(test_log):
         os.remove(test_log)
-    run([env_dp, "--pt", "test", "-m", "frozen.pth", "-s", validation, "-n", "100000", "-d", "test"], work, test_log)
-    shutil.copy(os.path.join(work, "frozen.pth"), os.path.join(HERE, args.name + ".pth"))
-    # Keep the held-out error summary next to the model.
+    run([env_dp, "--pt", "test", "-m", os.path.join(HERE, args.name + ".pth"), "-s", validation, "-n", "100000",
+         "-d", "test"], work, test_log)
     with open(test_log) as f:
-        summary = [line for line in f if "RMSE" in line or "MAE" in line or "number of test data" in line]
+        summary = [line.split("INFO")[-1].strip() + "\n" for line in f
+                   if "RMSE" in line or "MAE" in line or "number of test data" in line]
+    summary = list(dict.fromkeys(summary))  # dp test prints the per-system and the average block
     with open(os.path.join(HERE, args.name + ".test.txt"), "w") as f:
         f.writelines(summary)
     print("".join(summary))

@@ -36,8 +36,8 @@ def replicated_system(pdb_path, copies):
     return positions, elements * len(shifts), masses * len(shifts), box * copies
 
 
-def steps_per_second(scheme, system_data, platform, steps, warmup, seed=1):
-    """Run one scheme (a dict from schemes()) and return timed steps per second."""
+def make_context(scheme, system_data, platform, seed=1):
+    """A Context running one scheme (a dict from schemes()) on the given system."""
     import openmm as mm
     from openmm.mtsintegrator import MTSLangevinIntegrator
     from . import SwitchingDPForce
@@ -60,10 +60,13 @@ def steps_per_second(scheme, system_data, platform, steps, warmup, seed=1):
     context = mm.Context(system, integrator, mm.Platform.getPlatformByName(platform))
     context.setPositions([mm.Vec3(*p) for p in positions])
     context.setVelocitiesToTemperature(330, seed)
-    integrator.step(warmup)
+    return context
+
+
+def timed_steps_per_second(context, steps):
     context.getState(getEnergy=True)   # finish queued work before timing
     start = time.perf_counter()
-    integrator.step(steps)
+    context.getIntegrator().step(steps)
     context.getState(getEnergy=True)
     return steps / (time.perf_counter() - start)
 
@@ -79,14 +82,22 @@ def schemes(accurate, fast, interval, inner, dt_fs):
 
 
 def measure(args, copies):
-    """Rows (scheme, steps/s, ns/day, speedup, ideal, efficiency) for one system size."""
+    """Rows (scheme, steps/s, ns/day, speedup, ideal, efficiency) for one system size.
+
+    The schemes are timed in interleaved rounds and each keeps its median, so a
+    machine that slows down or speeds up during the run affects all of them alike."""
     system_data = replicated_system(args.pdb, copies)
     runs = schemes(args.accurate, args.fast, args.interval, args.inner_steps, args.timestep)
-    steps = max(10, args.steps // copies**3)
-    speed = {}
-    for name, scheme in runs.items():
-        outer = max(2, steps // scheme.get("inner", 1))
-        speed[name] = steps_per_second(scheme, system_data, args.platform, outer, args.warmup)
+    steps = max(4 * args.inner_steps, args.steps // copies**3)
+    contexts = {name: make_context(scheme, system_data, args.platform) for name, scheme in runs.items()}
+    for context in contexts.values():
+        context.getIntegrator().step(args.warmup)
+    samples = {name: [] for name in runs}
+    for _ in range(args.rounds):
+        for name, scheme in runs.items():
+            outer = max(1, steps // (args.rounds * scheme.get("inner", 1)))
+            samples[name].append(timed_steps_per_second(contexts[name], outer))
+    speed = {name: float(np.median(samples[name])) for name in runs}
     ns_per_day = {name: speed[name] * runs[name]["dt"] * 1e-3 * 86400 for name in runs}
     names = list(runs)
     r = speed[names[0]] / speed[names[1]]   # t_fast / t_accurate
@@ -110,18 +121,19 @@ def main(argv=None):
     parser.add_argument("--inner-steps", type=int, default=4, help="rRESPA: inner steps per outer step")
     parser.add_argument("--timestep", type=float, default=0.5, help="inner time step, fs")
     parser.add_argument("--steps", type=int, default=200, help="timed inner steps per run at the smallest size")
-    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds; the median is kept")
     parser.add_argument("--platform", default="CPU")
     args = parser.parse_args(argv)
-    if args.interval < 1 or args.inner_steps < 1 or args.steps < 1 or min(args.replicate) < 1:
-        parser.error("--interval, --inner-steps, --steps and --replicate must be at least 1")
+    if min(args.interval, args.inner_steps, args.steps, args.rounds, *args.replicate) < 1:
+        parser.error("--interval, --inner-steps, --steps, --rounds and --replicate must be at least 1")
 
     results = []
     for copies in args.replicate:
         atoms, steps, r, rows = measure(args, copies)
         results.append((atoms, rows))
-        print(f"\n{atoms} atoms on {args.platform}, {steps} timed inner steps per scheme, "
-              f"t_fast/t_accurate = {r:.2f}")
+        print(f"\n{atoms} atoms on {args.platform}, {steps} timed inner steps per scheme in {args.rounds} "
+              f"interleaved rounds (median), t_fast/t_accurate = {r:.2f}")
         print("| scheme | steps/s | ns/day | speedup vs accurate-only | ideal | efficiency |")
         print("|---|---:|---:|---:|---:|---:|")
         for name, sps, nsd, speedup, ideal, efficiency in rows:

@@ -50,7 +50,16 @@ static void compare(const std::vector<double>& pos, const double* box, double cu
     std::vector<double> ext;
     list.extendedPositions(pos, box, ext);
     std::vector<long long> nlist;
-    int width = list.modelList(ext, cutoff, 0, nlist);
+    std::vector<int> used;
+    int width = list.modelList(ext, cutoff, 0, nlist, used);
+    // Index the model's compact extended array like the engine does.
+    std::vector<double> compact(ext.begin(), ext.begin() + pos.size());
+    for (int g : used)
+        compact.insert(compact.end(), ext.begin() + pos.size() + 3*g, ext.begin() + pos.size() + 3*g + 3);
+    std::vector<int> compactOwner;
+    for (int g : used)
+        compactOwner.push_back(list.getGhostOwners()[g]);
+    ext = compact;
     int n = pos.size() / 3;
     for (int i = 0; i < n; i++) {
         std::multiset<std::pair<int, long long>> found;
@@ -61,7 +70,7 @@ static void compare(const std::vector<double>& pos, const double* box, double cu
             double d2 = 0;
             for (int k = 0; k < 3; k++)
                 d2 += (ext[3*e+k] - ext[3*i+k]) * (ext[3*e+k] - ext[3*i+k]);
-            int owner = e < n ? (int) e : list.getGhostOwners()[e - n];
+            int owner = e < n ? (int) e : compactOwner[e - n];
             found.insert({owner, std::llround(std::sqrt(d2) * 1e9)});
         }
         if (found != bruteForce(pos, box, cutoff, i)) {
@@ -112,16 +121,20 @@ int main() {
         early.extendedPositions(pos, box.data(), extEarly);
         late.extendedPositions(pos, box.data(), extLate);
         std::vector<long long> listEarly, listLate;
-        early.modelList(extEarly, 4.0, 0, listEarly);
-        late.modelList(extLate, 4.0, 0, listLate);
-        auto resolve = [](const NeighborList& l, const std::vector<long long>& nl, const std::vector<double>& ext) {
+        std::vector<int> usedEarly, usedLate;
+        early.modelList(extEarly, 4.0, 0, listEarly, usedEarly);
+        late.modelList(extLate, 4.0, 0, listLate, usedLate);
+        auto resolve = [&](const std::vector<long long>& nl, const std::vector<int>& used, const std::vector<double>& ext) {
             std::vector<double> out;  // neighbour coordinates, in list order
+            int n = pos.size() / 3;
             for (long long e : nl)
                 for (int k = 0; k < 3; k++)
-                    out.push_back(e < 0 ? 0.0 : ext[3*e+k]);
+                    out.push_back(e < 0 ? 0.0 : e < n ? ext[3*e+k] : ext[3*(n + used[e-n])+k]);
             return out;
         };
-        check(resolve(early, listEarly, extEarly) == resolve(late, listLate, extLate), "lists built at different times agree bit for bit");
+        check(resolve(listEarly, usedEarly, extEarly) == resolve(listLate, usedLate, extLate),
+              "lists built at different times agree bit for bit");
+        check(listEarly == listLate, "compact indices agree too");
     }
     catch (const std::exception& e) {
         std::printf("FAIL: %s\n", e.what());

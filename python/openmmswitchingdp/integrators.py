@@ -66,56 +66,52 @@ def _add_drift(integrator, fraction):
     integrator.addConstrainVelocities()
 
 
+def _inner_step(integrator, force, thermostat):
+    """One inner step with `force` (e.g. "f0", or "f" for all groups): kick, drift and
+    kick, with the Ornstein-Uhlenbeck velocity update between two half drifts when
+    there is a thermostat (BAOAB)."""
+    kick = f"v+0.5*h*{force}/m"
+    integrator.addComputePerDof("v", kick)
+    if thermostat:
+        _add_drift(integrator, 0.5)
+        integrator.addComputePerDof("v", "a*v+b*sqrt(kT/m)*gaussian")
+        integrator.addConstrainVelocities()
+        _add_drift(integrator, 0.5)
+    else:
+        _add_drift(integrator, 1)
+    integrator.addComputePerDof("v", kick)
+
+
+def _integrator(dt, inner_steps, thermostat, fast_force, slow_force=None):
+    """Slow half kick, inner steps with the fast force, slow half kick."""
+    integrator = mm.CustomIntegrator(dt)
+    _add_inner_step(integrator, inner_steps)
+    if thermostat:
+        _add_ou_coefficients(integrator, *thermostat)
+    integrator.addPerDofVariable("x1", 0)
+    integrator.addUpdateContextState()
+    if slow_force:
+        integrator.addComputePerDof("v", f"v+0.5*dt*{slow_force}/m")
+    for _ in range(inner_steps):
+        _inner_step(integrator, fast_force, thermostat)
+    if slow_force:
+        integrator.addComputePerDof("v", f"v+0.5*dt*{slow_force}/m")
+    integrator.addConstrainVelocities()
+    return integrator
+
+
 def VelocityVerletRESPAIntegrator(dt, inner_steps, fast_group=0, slow_group=1):
     """rRESPA velocity Verlet: outer step dt for slow_group, dt/inner_steps for fast_group."""
     _check_inner(inner_steps, fast_group, slow_group)
-    integrator = mm.CustomIntegrator(dt)
-    _add_inner_step(integrator, inner_steps)
-    integrator.addPerDofVariable("x1", 0)
-    integrator.addUpdateContextState()
-    integrator.addComputePerDof("v", f"v+0.5*dt*f{slow_group}/m")
-    for _ in range(inner_steps):
-        integrator.addComputePerDof("v", f"v+0.5*h*f{fast_group}/m")
-        _add_drift(integrator, 1)
-        integrator.addComputePerDof("v", f"v+0.5*h*f{fast_group}/m")
-    integrator.addComputePerDof("v", f"v+0.5*dt*f{slow_group}/m")
-    integrator.addConstrainVelocities()
-    return integrator
+    return _integrator(dt, inner_steps, None, f"f{fast_group}", f"f{slow_group}")
 
 
 def BAOABRESPAIntegrator(temperature, friction, dt, inner_steps, fast_group=0, slow_group=1):
     """rRESPA Langevin dynamics: slow half kicks around inner BAOAB steps."""
     _check_inner(inner_steps, fast_group, slow_group)
-    integrator = mm.CustomIntegrator(dt)
-    _add_inner_step(integrator, inner_steps)
-    _add_ou_coefficients(integrator, temperature, friction)
-    integrator.addPerDofVariable("x1", 0)
-    integrator.addUpdateContextState()
-    integrator.addComputePerDof("v", f"v+0.5*dt*f{slow_group}/m")
-    for _ in range(inner_steps):
-        integrator.addComputePerDof("v", f"v+0.5*h*f{fast_group}/m")
-        _add_drift(integrator, 0.5)
-        integrator.addComputePerDof("v", "a*v+b*sqrt(kT/m)*gaussian")
-        integrator.addConstrainVelocities()
-        _add_drift(integrator, 0.5)
-        integrator.addComputePerDof("v", f"v+0.5*h*f{fast_group}/m")
-    integrator.addComputePerDof("v", f"v+0.5*dt*f{slow_group}/m")
-    integrator.addConstrainVelocities()
-    return integrator
+    return _integrator(dt, inner_steps, (temperature, friction), f"f{fast_group}", f"f{slow_group}")
 
 
 def AlternatingLangevinIntegrator(temperature, friction, dt):
     """BAOAB Langevin dynamics with one force evaluation per step (Alternating mode)."""
-    integrator = mm.CustomIntegrator(dt)
-    _add_inner_step(integrator, 1)
-    _add_ou_coefficients(integrator, temperature, friction)
-    integrator.addPerDofVariable("x1", 0)
-    integrator.addUpdateContextState()
-    integrator.addComputePerDof("v", "v+0.5*h*f/m")
-    _add_drift(integrator, 0.5)
-    integrator.addComputePerDof("v", "a*v+b*sqrt(kT/m)*gaussian")
-    integrator.addConstrainVelocities()
-    _add_drift(integrator, 0.5)
-    integrator.addComputePerDof("v", "v+0.5*h*f/m")
-    integrator.addConstrainVelocities()
-    return integrator
+    return _integrator(dt, 1, (temperature, friction), "f")

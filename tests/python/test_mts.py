@@ -5,7 +5,7 @@ import openmm as mm
 import pytest
 from openmm.mtsintegrator import MTSIntegrator, MTSLangevinIntegrator
 
-from helpers import (ACCURATE, FAST, deepmd_energy_forces, make_context, make_system, positions_of, water)
+from helpers import (ACCURATE, FAST, RESIDUAL, deepmd_energy_forces, make_context, make_system, positions_of, water)
 from openmmswitchingdp import SwitchingDPForce
 
 SLOW_GROUP = 1
@@ -107,3 +107,25 @@ def test_each_outer_step_runs_slow_model_once_and_fast_model_k_times(make_integr
         counts = np.array(force.getEvaluationCounts(context))
         assert list(counts - previous) == [1, k]
         previous = counts
+
+
+def test_co_trained_pair_sums_fast_and_residual_like_deepmd():
+    """The committed co-trained pair: group 0 is the 4 A model, group 1 the residual,
+    and their sum is what the two deepmd-kit models give together."""
+    positions, elements, masses, box = water()
+    force = SwitchingDPForce(RESIDUAL, FAST)
+    force.setMode(SwitchingDPForce.MultipleTimeStep)
+    force.setSlowForceGroup(SLOW_GROUP)
+    force.setSlowTerm(SwitchingDPForce.Residual)
+    system = make_system(masses, box, force, elements)
+    context = make_context(system, positions, "CPU")
+    e_slow, f_slow = group_energy_forces(context, {SLOW_GROUP})
+    e_all, f_all = group_energy_forces(context, {0, SLOW_GROUP})
+    e_res, f_res = deepmd_energy_forces(RESIDUAL, positions, elements, box)
+    e_fast, f_fast = deepmd_energy_forces(FAST, positions, elements, box)
+    assert e_slow == pytest.approx(e_res, rel=1e-8)
+    assert np.abs(f_slow - f_res).max() <= 1e-8 * np.abs(f_res).max()
+    assert e_all == pytest.approx(e_fast + e_res, rel=1e-8)
+    assert np.abs(f_all - (f_fast + f_res)).max() <= 1e-8 * np.abs(f_fast).max()
+    # A residual is a correction: its forces are several times smaller than the fast model's.
+    assert np.sqrt((f_res**2).mean()) < 0.5 * np.sqrt((f_fast**2).mean())

@@ -25,11 +25,11 @@ def equilibrated_state(accurate, fast, pdb_path, temperature, equilibration_ps, 
     """Positions, velocities and box after Langevin equilibration with the full potential."""
     import openmm as mm
     import openmm.app as app
-    context, _ = make_context(accurate, fast, pdb_path, mm.LangevinMiddleIntegrator(temperature, 1.0, 0.0005), platform,
-                              slow_term)
+    integrator = mm.LangevinMiddleIntegrator(temperature, 1.0, 0.0005)
+    integrator.setRandomNumberSeed(seed)  # before the Context exists, or it has no effect
+    context, _ = make_context(accurate, fast, pdb_path, integrator, platform, slow_term)
     pdb = app.PDBFile(pdb_path)
     context.setPositions(pdb.positions)
-    context.getIntegrator().setRandomNumberSeed(seed)
     context.setVelocitiesToTemperature(temperature, seed)
     context.getIntegrator().step(int(round(equilibration_ps / 0.0005)))
     return context.getState(getPositions=True, getVelocities=True)

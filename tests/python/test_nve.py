@@ -5,14 +5,15 @@ import pytest
 from helpers import ACCURATE, FAST, WATER_PDB
 from openmmswitchingdp.nve import table
 
-DURATION_PS = 0.5
+DURATION_PS = 1.0
 # rRESPA with two independently trained models does not conserve energy as well as
-# velocity Verlet with one model.  In these 0.5 ps runs rRESPA at 2 fs drifted
-# -0.78 meV/atom/ps against a reference scale of 0.058 (13x); the README's 2 ps
-# table has +1.4 against -0.017 drift and 0.036 fluctuation.  The bound allows 50x
-# the reference scale: integration errors (a wrong group force, a stale cache)
-# drift by orders of magnitude more, as a 4 fs outer step does (+2e6).
-BOUND_FACTOR = 50
+# velocity Verlet with one model: the README's 2 ps table has +1.4 meV/atom/ps at a
+# 2 fs outer step against -0.017 drift and 0.036 meV/atom fluctuation for velocity
+# Verlet, and a 0.5 ps run's drift estimate scattered from -0.8 to +3.5 between
+# runs.  The bound allows 100x the reference scale (about 3-4 meV/atom/ps):
+# integration errors (a wrong group force, a stale cache) drift by orders of
+# magnitude more, as a 4 fs outer step does (+2e6).
+BOUND_FACTOR = 100
 
 
 def test_mts_at_2_fs_drifts_no_more_than_the_bound_from_accurate_only():

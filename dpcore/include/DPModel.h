@@ -25,8 +25,6 @@ public:
      */
     torch::Tensor compute(const torch::Tensor& extendedCoord, const torch::Tensor& extendedType,
                           const torch::Tensor& nlist, torch::Tensor& extendedForce);
-    /** Move the module to a device (the CUDA kernel uses this). */
-    void to(const torch::Device& device);
 private:
     std::string label;
     torch::jit::Module module;

@@ -42,15 +42,13 @@ public:
      */
     int modelList(const std::vector<double>& extended, double cutoff, int minWidth, std::vector<long long>& nlist,
                   std::vector<int>& usedGhosts) const;
-    int numLocal() const { return numAtoms; }
     int numGhosts() const { return (int) ghostOwner.size(); }
     /** The local atom each ghost is an image of. */
     const std::vector<int>& getGhostOwners() const { return ghostOwner; }
-    int getNumBuilds() const { return numBuilds; }
 private:
     void build(const std::vector<double>& positions, const double* box);
     double listCutoff, skin;
-    int numAtoms = -1, numBuilds = 0;
+    int numAtoms = -1;
     bool periodic = false;
     std::array<double, 9> builtBox{};
     std::vector<double> builtPositions;

@@ -47,7 +47,6 @@ public:
     long long getEvaluationCount(int model) const { return evaluations[model]; }
     const std::vector<int>& getParticles() const { return particles; }
     const DPModelInfo& getInfo(int model) const;
-    int getNumNeighborListBuilds() const { return neighbors.getNumBuilds(); }
 private:
     struct Cache {
         bool valid = false;

@@ -161,10 +161,6 @@ DPModel::DPModel(const std::string& contents, const std::string& label) : label(
     module.eval();
 }
 
-void DPModel::to(const torch::Device& device) {
-    module.to(device);
-}
-
 torch::Tensor DPModel::compute(const torch::Tensor& extendedCoord, const torch::Tensor& extendedType,
                                const torch::Tensor& nlist, torch::Tensor& extendedForce) {
     // forward_lower(extended_coord, extended_atype, nlist, mapping, fparam, aparam, do_atomic_virial);

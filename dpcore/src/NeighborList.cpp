@@ -53,7 +53,6 @@ void NeighborList::build(const std::vector<double>& positions, const double* box
     numAtoms = (int) positions.size() / 3;
     periodic = (box != nullptr);
     builtPositions = positions;
-    numBuilds++;
     const double range = listCutoff + skin;
     const int n = numAtoms;
 

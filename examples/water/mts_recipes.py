@@ -17,7 +17,7 @@ import os
 import openmm as mm
 import openmm.app as app
 
-from openmmswitchingdp import SwitchingDPForce, typesFromTopology
+from openmmswitchingdp import SwitchingDPForce, systemFromTopology, typesFromTopology
 from openmmswitchingdp.integrators import (AlternatingLangevinIntegrator, BAOABRESPAIntegrator,
                                            VelocityVerletRESPAIntegrator)
 
@@ -26,10 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def simulate(integrator, mts, steps):
     pdb = app.PDBFile(os.path.join(HERE, "water.pdb"))
-    system = mm.System()
-    for atom in pdb.topology.atoms():
-        system.addParticle(atom.element.mass)
-    system.setDefaultPeriodicBoxVectors(*pdb.topology.getPeriodicBoxVectors())
+    system = systemFromTopology(pdb.topology)
     force = SwitchingDPForce(os.path.join(HERE, "water_6A.pth"), os.path.join(HERE, "water_4A.pth"))
     force.setTypes(typesFromTopology(pdb.topology))
     if mts:

@@ -16,7 +16,7 @@ import numpy as np
 import openmm as mm
 import openmm.app as app
 
-from openmmswitchingdp import SwitchingDPForce, typesFromTopology
+from openmmswitchingdp import SwitchingDPForce, systemFromTopology, typesFromTopology
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -31,10 +31,7 @@ def main():
     args = parser.parse_args()
 
     pdb = app.PDBFile(args.pdb)
-    system = mm.System()
-    for atom in pdb.topology.atoms():
-        system.addParticle(atom.element.mass)
-    system.setDefaultPeriodicBoxVectors(*pdb.topology.getPeriodicBoxVectors())
+    system = systemFromTopology(pdb.topology)
     force = SwitchingDPForce(args.residual, args.fast)
     force.setTypes(typesFromTopology(pdb.topology))
     force.setMode(SwitchingDPForce.MultipleTimeStep)

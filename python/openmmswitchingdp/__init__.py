@@ -57,4 +57,18 @@ def typesFromTopology(topology, particles=None):
     return names
 
 
-__all__ = ["SwitchingDPForce", "typesFromTopology"]
+def systemFromTopology(topology):
+    """A System with one particle per atom of a Topology (element masses; 0 for
+    atoms without an element) and the Topology's periodic box, if it has one.
+    Add a SwitchingDPForce (and any other forces) to it."""
+    import openmm.unit as unit
+    system = _openmm.System()
+    for atom in topology.atoms():
+        system.addParticle(atom.element.mass if atom.element is not None else 0.0 * unit.dalton)
+    box = topology.getPeriodicBoxVectors()
+    if box is not None:
+        system.setDefaultPeriodicBoxVectors(*box)
+    return system
+
+
+__all__ = ["SwitchingDPForce", "systemFromTopology", "typesFromTopology"]

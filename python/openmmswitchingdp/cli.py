@@ -73,14 +73,11 @@ def main(argv=None):
     from openmm.mtsintegrator import MTSLangevinIntegrator
     from tqdm import tqdm
 
-    from . import SwitchingDPForce, typesFromTopology
+    from . import SwitchingDPForce, systemFromTopology, typesFromTopology
 
     pdb = app.PDBFile(args.pdb)
     topology = pdb.topology
-    system = mm.System()
-    for atom in topology.atoms():
-        system.addParticle(atom.element.mass if atom.element is not None else 0.0)
-    box = topology.getPeriodicBoxVectors()
+    system = systemFromTopology(topology)
     force = SwitchingDPForce(args.accurate, args.fast)
     force.setTypes(args.types or typesFromTopology(topology))
     force.setAccurateInterval(args.interval)
@@ -89,9 +86,7 @@ def main(argv=None):
         force.setMode(SwitchingDPForce.MultipleTimeStep)
         force.setSlowForceGroup(SLOW_GROUP)
         force.setSlowTerm(SwitchingDPForce.Residual if args.slow_term == "residual" else SwitchingDPForce.Difference)
-    if box is not None:
-        system.setDefaultPeriodicBoxVectors(*box)
-    else:
+    if topology.getPeriodicBoxVectors() is None:
         force.setUsesPeriodicBoundaryConditions(False)
     system.addForce(force)
 

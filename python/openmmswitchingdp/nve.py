@@ -39,12 +39,9 @@ def make_context(accurate, fast, pdb_path, integrator, platform, slow_term=None)
     """A Context with the force in MultipleTimeStep mode (fast in group 0, slow term in group 1)."""
     import openmm as mm
     import openmm.app as app
-    from . import SwitchingDPForce, typesFromTopology
+    from . import SwitchingDPForce, systemFromTopology, typesFromTopology
     pdb = app.PDBFile(pdb_path)
-    system = mm.System()
-    for atom in pdb.topology.atoms():
-        system.addParticle(atom.element.mass)
-    system.setDefaultPeriodicBoxVectors(*pdb.topology.getPeriodicBoxVectors())
+    system = systemFromTopology(pdb.topology)
     force = SwitchingDPForce(accurate, fast)
     force.setTypes(typesFromTopology(pdb.topology))
     force.setMode(SwitchingDPForce.MultipleTimeStep)

@@ -1,7 +1,6 @@
 """Every bad input gets a clear error naming the problem, and nothing crashes."""
 import math
 
-import numpy as np
 import openmm as mm
 import pytest
 import torch

@@ -1,7 +1,5 @@
 """Energy conservation of rRESPA with the bundled pair, against velocity Verlet with
 the accurate model alone (short runs; benchmarks/README have the long ones)."""
-import pytest
-
 from helpers import ACCURATE, FAST, WATER_PDB
 from openmmswitchingdp.nve import table
 

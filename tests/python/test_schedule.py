@@ -4,8 +4,8 @@ import numpy as np
 import openmm as mm
 import pytest
 
-from helpers import (ACCURATE, EV, FAST, ANGSTROM, deepmd_energy_forces, make_context, make_force, make_system,
-                     positions_of, water)
+from helpers import ACCURATE, FAST, deepmd_energy_forces, make_context, make_force, make_system, positions_of, water
+from openmmswitchingdp import SwitchingDPForce
 
 
 def water_context(platform="Reference", integrator=None, interval=4, phase=0):
@@ -27,9 +27,6 @@ def test_model_for_step_follows_interval_and_phase():
     expected = [SwitchingDPForce.Fast, SwitchingDPForce.Accurate, SwitchingDPForce.Fast, SwitchingDPForce.Fast,
                 SwitchingDPForce.Fast, SwitchingDPForce.Accurate]
     assert [force.getModelForStep(s) for s in range(6)] == expected
-
-
-from openmmswitchingdp import SwitchingDPForce  # noqa: E402
 
 
 @pytest.mark.parametrize("platform", ["Reference", "CPU"])

@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 import openmm as mm
-import pytest
 
 from helpers import ACCURATE, FAST, energy_forces, make_context, make_system, water
 from openmmswitchingdp import SwitchingDPForce

@@ -18,6 +18,12 @@ public:
     const DPModelInfo& getInfo() const { return info; }
     const std::string& getLabel() const { return label; }
     /**
+     * Move the model to a device (models load on the CPU).  Besides parameters
+     * and buffers, which module.to() moves, any plain tensor attribute is moved
+     * too, so nothing the model reads is left behind on the CPU.
+     */
+    void to(const torch::Device& device);
+    /**
      * Evaluate the model.  All tensors on the same device, batch dimension first:
      * extendedCoord [1, nall, 3] (float64, model length units), extendedType
      * [1, nall] int64, nlist [1, nloc, nnei] int64 with -1 padding.  Returns the

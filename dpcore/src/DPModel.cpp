@@ -161,6 +161,14 @@ DPModel::DPModel(const std::string& contents, const std::string& label) : label(
     module.eval();
 }
 
+void DPModel::to(const torch::Device& device) {
+    module.to(device);
+    for (torch::jit::Module submodule : module.modules())
+        for (const auto& attribute : submodule.named_attributes(/*recurse=*/false))
+            if (attribute.value.isTensor() && attribute.value.toTensor().device() != device)
+                submodule.setattr(attribute.name, attribute.value.toTensor().to(device));
+}
+
 torch::Tensor DPModel::compute(const torch::Tensor& extendedCoord, const torch::Tensor& extendedType,
                                const torch::Tensor& nlist, torch::Tensor& extendedForce) {
     // forward_lower(extended_coord, extended_atype, nlist, mapping, fparam, aparam, do_atomic_virial);

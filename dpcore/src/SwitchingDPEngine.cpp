@@ -76,7 +76,9 @@ const DPResult& SwitchingDPEngine::evaluate(int model, const std::vector<Vec3>& 
     neighbors.update(positionsModel, boxArg);
     neighbors.extendedPositions(positionsModel, boxArg, extended);
     const DPModelInfo& info = models[model]->getInfo();
-    int minWidth = std::accumulate(info.sel.begin(), info.sel.end(), 0);
+    // One column more than sum(sel): deepmd-kit then always sorts each row by distance,
+    // so a type with more neighbours than its sel keeps its nearest ones, as in DeepPot.
+    int minWidth = std::accumulate(info.sel.begin(), info.sel.end(), 0) + 1;
     int width = neighbors.modelList(extended, info.cutoff, minWidth, nlist, usedGhosts);
     // This model's extended atoms: the local atoms, then only the ghosts it uses.
     const std::vector<int>& owners = neighbors.getGhostOwners();

@@ -1,0 +1,130 @@
+#include "SwitchingDPTorchEngine.h"
+#include "DPModel.h"
+#include "openmm/OpenMMException.h"
+#include <algorithm>
+#include <iostream>
+#include <numeric>
+
+using namespace SwitchingDPPlugin;
+using OpenMM::OpenMMException;
+using OpenMM::Vec3;
+using torch::Tensor;
+
+static const char* MODEL_NAMES[2] = {"accurate", "fast"};
+
+static double largestCutoff(const std::array<std::unique_ptr<DPModel>, 2>& models) {
+    return std::max(models[0]->getInfo().cutoff, models[1]->getInfo().cutoff);
+}
+
+SwitchingDPTorchEngine::SwitchingDPTorchEngine(const std::array<std::string, 2>& contents,
+        const std::array<std::string, 2>& labels, const std::vector<std::string>& typeNames,
+        const std::vector<int>& particles, bool periodic, double skinNm, const torch::Device& device,
+        const DPUnits& units) :
+        models{std::make_unique<DPModel>(contents[0], labels[0]), std::make_unique<DPModel>(contents[1], labels[1])},
+        particles(particles), periodic(periodic), device(device), units(units),
+        neighbors(largestCutoff(models), units.toModelLength(skinNm)) {
+    if (typeNames.size() != particles.size())
+        throw OpenMMException("SwitchingDPForce: " + std::to_string(typeNames.size()) + " type names for " +
+                std::to_string(particles.size()) + " DP particles");
+    for (int m = 0; m < 2; m++) {
+        const DPModelInfo& info = models[m]->getInfo();
+        std::vector<int64_t> indices;
+        for (const std::string& name : typeNames) {
+            int index = info.typeIndex(name);
+            if (index < 0)
+                throw OpenMMException("SwitchingDPForce: type '" + name + "' is not in the type_map of the " +
+                        MODEL_NAMES[m] + " model '" + labels[m] + "'");
+            indices.push_back(index);
+        }
+        localTypes[m] = torch::tensor(indices, torch::kInt64).to(device);
+        models[m]->to(device);
+    }
+}
+
+SwitchingDPTorchEngine::~SwitchingDPTorchEngine() {
+}
+
+const DPModelInfo& SwitchingDPTorchEngine::getInfo(int model) const {
+    return models[model]->getInfo();
+}
+
+const DPTensorResult& SwitchingDPTorchEngine::evaluate(int model, const Tensor& positions, const Vec3* box) {
+    const int64_t n = (int64_t) particles.size();
+    if (positions.dim() != 2 || positions.size(0) != n || positions.size(1) != 3 ||
+            positions.scalar_type() != torch::kFloat64 || positions.device() != device)
+        throw OpenMMException("SwitchingDPForce: the engine takes the " + std::to_string(n) +
+                " DP particles' positions as an [n, 3] float64 tensor on " + device.str());
+    std::array<double, 9> boxNm{};
+    if (periodic)
+        for (int v = 0; v < 3; v++)
+            for (int k = 0; k < 3; k++)
+                boxNm[3*v + k] = box[v][k];
+    Cache& entry = cache[model];
+    // A NaN never compares equal, so non-finite positions always reach the check below.
+    if (entry.valid && entry.box == boxNm && torch::equal(entry.positions, positions))
+        return entry.result;
+    checkFinite(positions);
+
+    // Model units from here on.
+    Tensor positionsModel = positions * units.lengthPerNm;
+    std::array<double, 9> boxModel;
+    for (int i = 0; i < 9; i++)
+        boxModel[i] = units.toModelLength(boxNm[i]);
+    if (neighbors.update(positionsModel, periodic ? boxModel.data() : nullptr))
+        builds++;
+    Tensor extended = neighbors.extendedPositions(positionsModel);
+    const Tensor& atoms = neighbors.getExtendedAtoms();
+    const DPModelInfo& info = models[model]->getInfo();
+    // One column more than sum(sel): deepmd-kit's format_nlist then always sorts by
+    // distance, keeps the nearest sum(sel) and masks what lies beyond its rcut.
+    int selSum = std::accumulate(info.sel.begin(), info.sel.end(), 0);
+    Tensor nlist = neighbors.modelList(extended, info.cutoff, selSum + 1);
+    Tensor types = localTypes[model].index_select(0, atoms);
+    checkSelLimits(model, nlist, types);
+
+    Tensor extendedForce;
+    Tensor energy = models[model]->compute(extended.unsqueeze(0), types.unsqueeze(0), nlist.unsqueeze(0), extendedForce);
+    // Ghost forces go back to their owners.
+    Tensor forces = torch::zeros({n, 3}, positions.options())
+            .index_add_(0, atoms, extendedForce.reshape({-1, 3}).to(torch::kFloat64));
+    DPTensorResult& result = entry.result;
+    result.energy = units.toKJPerMol(energy.item<double>());
+    result.forces = forces * units.forceToKJPerMolNm(1.0);
+    entry.positions = positions.clone();
+    entry.box = boxNm;
+    entry.valid = true;
+    evaluations[model]++;
+    return result;
+}
+
+void SwitchingDPTorchEngine::checkFinite(const Tensor& positions) const {
+    Tensor bad = positions.isfinite().all(1).logical_not();
+    if (!bad.any().item<bool>())
+        return;
+    int64_t i = bad.nonzero()[0][0].item<int64_t>();
+    throw OpenMMException("SwitchingDPForce: particle " + std::to_string(particles[i]) +
+            " has a non-finite position (NaN or infinity); the simulation has probably blown up");
+}
+
+void SwitchingDPTorchEngine::checkSelLimits(int model, const Tensor& nlist, const Tensor& extendedTypes) {
+    const DPModelInfo& info = models[model]->getInfo();
+    if (warnedSel[model] || info.mixedTypes || info.sel.empty())
+        return;
+    // Neighbours of each type per atom; empty slots count as an extra type.
+    const int64_t numTypes = (int64_t) info.sel.size();
+    Tensor neighborTypes = extendedTypes.index_select(0, nlist.clamp_min(0).reshape(-1)).view_as(nlist)
+            .clamp_max(numTypes).masked_fill(nlist < 0, numTypes);
+    Tensor counts = torch::zeros({nlist.size(0), numTypes + 1}, nlist.options())
+            .scatter_add_(1, neighborTypes, torch::ones_like(neighborTypes)).narrow(1, 0, numTypes);
+    std::vector<int64_t> sel(info.sel.begin(), info.sel.end());
+    Tensor over = counts > torch::tensor(sel, torch::kInt64).to(counts.device());
+    if (!over.any().item<bool>())
+        return;
+    Tensor first = over.nonzero()[0].cpu();
+    int64_t i = first[0].item<int64_t>(), t = first[1].item<int64_t>();
+    std::cerr << "SwitchingDPForce warning: particle " << particles[i] << " has " << counts[i][t].item<int64_t>()
+              << " neighbours of type '" << info.typeMap[t] << "' within the " << MODEL_NAMES[model]
+              << " model's cutoff, more than its sel (" << info.sel[t]
+              << "); the model keeps only the nearest. Retrain with a larger sel if this persists." << std::endl;
+    warnedSel[model] = true;
+}

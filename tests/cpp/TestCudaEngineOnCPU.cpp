@@ -1,0 +1,191 @@
+// The engine behind the CUDA kernel (SwitchingDPTorchEngine), run on CPU tensors,
+// against the host engine (SwitchingDPEngine) that the Reference and CPU platforms
+// use: same energies and forces for both bundled models, periodic and not, for the
+// whole system and a subset, after moves that reuse the neighbour list and moves
+// that force a rebuild; same caching, counts and errors.  No GPU needed.
+#include "SwitchingDPEngine.h"
+#include "SwitchingDPTorchEngine.h"
+#include "DPModelInfo.h"
+#include "openmm/OpenMMException.h"
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace SwitchingDPPlugin;
+using OpenMM::Vec3;
+
+static void check(bool condition, const std::string& what) {
+    if (!condition)
+        throw std::runtime_error(what);
+}
+
+struct Water {
+    std::vector<Vec3> positions;  // nm
+    std::vector<std::string> elements;
+    double box = 0;               // nm, cubic
+};
+
+// Just enough PDB reading for the bundled water.pdb.
+static Water readWater() {
+    std::ifstream in(WATER_PDB);
+    check(in.good(), "cannot open " WATER_PDB);
+    Water water;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("CRYST1", 0) == 0)
+            water.box = std::stod(line.substr(6, 9)) / 10;
+        if (line.rfind("ATOM", 0) == 0 || line.rfind("HETATM", 0) == 0) {
+            water.positions.push_back(Vec3(std::stod(line.substr(30, 8)), std::stod(line.substr(38, 8)), std::stod(line.substr(46, 8))) / 10);
+            std::istringstream element(line.substr(76, 2));
+            std::string symbol;
+            element >> symbol;
+            water.elements.push_back(symbol);
+        }
+    }
+    return water;
+}
+
+/** Both engines over the same particles. */
+struct Engines {
+    Engines(const std::vector<std::string>& types, const std::vector<int>& particles, bool periodic, double skin) :
+            host(contents(), labels(), types, particles, periodic, skin),
+            device(contents(), labels(), types, particles, periodic, skin, torch::Device(torch::kCPU)) {
+    }
+    static std::array<std::string, 2> contents() {
+        return {readModelFile(ACCURATE_MODEL), readModelFile(FAST_MODEL)};
+    }
+    static std::array<std::string, 2> labels() {
+        return {ACCURATE_MODEL, FAST_MODEL};
+    }
+    SwitchingDPEngine host;
+    SwitchingDPTorchEngine device;
+};
+
+static torch::Tensor subsetTensor(const std::vector<Vec3>& all, const std::vector<int>& particles) {
+    std::vector<double> values;
+    for (int p : particles)
+        values.insert(values.end(), {all[p][0], all[p][1], all[p][2]});
+    return torch::tensor(values, torch::kFloat64).view({-1, 3});
+}
+
+// Both models at one configuration: energies and forces agree to 1e-10 (relative).
+static void compare(Engines& engines, const std::vector<Vec3>& all, const Vec3* box, const std::string& label) {
+    const std::vector<int>& particles = engines.host.getParticles();
+    torch::Tensor positions = subsetTensor(all, particles);
+    for (int model = 0; model < 2; model++) {
+        const DPResult& h = engines.host.evaluate(model, all, box);
+        const DPTensorResult& d = engines.device.evaluate(model, positions, box);
+        torch::Tensor hostForces = torch::tensor(h.forces, torch::kFloat64).view({-1, 3});
+        double scale = hostForces.abs().max().item<double>();
+        double forceError = (d.forces - hostForces).abs().max().item<double>();
+        double energyError = std::fabs(d.energy - h.energy);
+        std::printf("  %s, %s model: E = %.10f kJ/mol (|dE| %.2e), max|F| = %.3f, max|dF| = %.2e kJ/mol/nm\n",
+                    label.c_str(), model == 0 ? "accurate" : "fast", h.energy, energyError, scale, forceError);
+        check(energyError <= 1e-10 * std::fabs(h.energy), label + ": energies differ");
+        check(forceError <= 1e-10 * scale, label + ": forces differ");
+        check(d.forces.sum(0).abs().max().item<double>() < 1e-8 * scale, label + ": forces sum to zero");
+    }
+}
+
+static std::vector<Vec3> moved(const std::vector<Vec3>& positions, double size, std::mt19937& rng) {
+    std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+    std::vector<Vec3> out(positions);
+    for (Vec3& r : out)
+        r += Vec3(uniform(rng), uniform(rng), uniform(rng)) * (size / std::sqrt(3.0));
+    return out;
+}
+
+int main() {
+    try {
+        Water water = readWater();
+        check(water.positions.size() == 192, "water.pdb has 192 atoms");
+        const double skin = 0.1;  // nm, the Force's default
+        std::vector<int> all(water.positions.size());
+        for (size_t i = 0; i < all.size(); i++)
+            all[i] = (int) i;
+        std::mt19937 rng(5);
+        Vec3 cubic[3] = {Vec3(water.box, 0, 0), Vec3(0, water.box, 0), Vec3(0, 0, water.box)};
+
+        // Periodic water (12.4 A box: the 7 A list reaches past half the box, so
+        // atoms see several images of one neighbour).
+        {
+            Engines engines(water.elements, all, true, skin);
+            compare(engines, water.positions, cubic, "water");
+            check(engines.device.getNumBuilds() == 1, "one build");
+            // Moves below half the skin reuse the list.
+            std::vector<Vec3> small = moved(water.positions, 0.4 * skin, rng);
+            compare(engines, small, cubic, "water, small move");
+            check(engines.device.getNumBuilds() == 1, "a small move reuses the list");
+            // Unwrapped coordinates: whole box shifts of some molecules change nothing.
+            std::vector<Vec3> shifted(small);
+            for (int i = 0; i < 30; i++)
+                shifted[i] += Vec3(water.box, -2*water.box, 0);
+            compare(engines, shifted, cubic, "water, molecules shifted by box vectors");
+            check(engines.device.getNumBuilds() == 2, "a jump by a box vector rebuilds");
+            // Larger moves rebuild.
+            std::vector<Vec3> large = moved(small, 1.5 * skin, rng);
+            compare(engines, large, cubic, "water, large move");
+            check(engines.device.getNumBuilds() == 3, "a large move rebuilds");
+            // The cache: the same coordinates again evaluate nothing.
+            long long counts[2] = {engines.device.getEvaluationCount(0), engines.device.getEvaluationCount(1)};
+            compare(engines, large, cubic, "water, cached");
+            check(engines.device.getEvaluationCount(0) == counts[0] && engines.device.getEvaluationCount(1) == counts[1],
+                  "identical coordinates are served from the cache");
+            check(counts[0] == 4 && counts[1] == 4, "one evaluation per distinct configuration");
+            // A triclinic box (OpenMM's reduced form) around the same atoms.
+            Vec3 triclinic[3] = {Vec3(1.3, 0, 0), Vec3(0.35, 1.25, 0), Vec3(-0.3, 0.4, 1.2)};
+            compare(engines, large, triclinic, "water, triclinic box");
+        }
+        // A subset without periodicity: 20 molecules in vacuum, the rest are not DP particles.
+        {
+            std::vector<int> subset;
+            std::vector<std::string> types;
+            for (int i = 60; i < 120; i++) {
+                subset.push_back(i);
+                types.push_back(water.elements[i]);
+            }
+            Engines engines(types, subset, false, skin);
+            compare(engines, water.positions, nullptr, "subset, vacuum");
+            compare(engines, moved(water.positions, 0.3 * skin, rng), nullptr, "subset, vacuum, small move");
+            check(engines.device.getNumBuilds() == 1, "vacuum: a small move reuses the list");
+            compare(engines, moved(water.positions, 2 * skin, rng), nullptr, "subset, vacuum, large move");
+            check(engines.device.getNumBuilds() == 2, "vacuum: a large move rebuilds");
+        }
+        // The same errors as the host engine.
+        {
+            Engines engines(water.elements, all, true, skin);
+            torch::Tensor bad = subsetTensor(water.positions, all);
+            bad[7][1] = std::nan("");
+            try {
+                engines.device.evaluate(0, bad, cubic);
+                throw std::runtime_error("no error for a NaN position");
+            }
+            catch (const OpenMM::OpenMMException& e) {
+                check(std::string(e.what()).find("particle 7 has a non-finite position") != std::string::npos,
+                      std::string("NaN message: ") + e.what());
+            }
+            try {
+                std::vector<std::string> types(water.elements);
+                types[3] = "Xx";
+                SwitchingDPTorchEngine(Engines::contents(), Engines::labels(), types, all, true, skin, torch::Device(torch::kCPU));
+                throw std::runtime_error("no error for an unknown type");
+            }
+            catch (const OpenMM::OpenMMException& e) {
+                check(std::string(e.what()).find("type 'Xx' is not in the type_map") != std::string::npos,
+                      std::string("type message: ") + e.what());
+            }
+        }
+    }
+    catch (const std::exception& e) {
+        std::printf("FAIL: %s\n", e.what());
+        return 1;
+    }
+    std::printf("Done\n");
+    return 0;
+}

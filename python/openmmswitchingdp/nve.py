@@ -16,8 +16,8 @@ import argparse
 import numpy as np
 
 from . import bundled
+from .units import KJ_PER_MOL_PER_MEV
 
-KJ_PER_MOL_PER_MEV = 0.09648533212331002
 SLOW_GROUP = 1
 
 
@@ -35,8 +35,9 @@ def equilibrated_state(accurate, fast, pdb_path, temperature, equilibration_ps, 
     return context.getState(getPositions=True, getVelocities=True)
 
 
-def make_context(accurate, fast, pdb_path, integrator, platform, slow_term=None):
-    """A Context with the force in MultipleTimeStep mode (fast in group 0, slow term in group 1)."""
+def make_context(accurate, fast, pdb_path, integrator, platform, slow_term=None, interval=None):
+    """A Context with the force in MultipleTimeStep mode (fast in group 0, slow term in
+    group 1), or alternating with the given interval."""
     import openmm as mm
     import openmm.app as app
     from . import SwitchingDPForce, systemFromTopology, typesFromTopology
@@ -44,21 +45,27 @@ def make_context(accurate, fast, pdb_path, integrator, platform, slow_term=None)
     system = systemFromTopology(pdb.topology)
     force = SwitchingDPForce(accurate, fast)
     force.setTypes(typesFromTopology(pdb.topology))
-    force.setMode(SwitchingDPForce.MultipleTimeStep)
-    force.setSlowForceGroup(SLOW_GROUP)
-    force.setSlowTerm(slow_term if slow_term is not None else SwitchingDPForce.Difference)
+    if interval is None:
+        force.setMode(SwitchingDPForce.MultipleTimeStep)
+        force.setSlowForceGroup(SLOW_GROUP)
+        force.setSlowTerm(slow_term if slow_term is not None else SwitchingDPForce.Difference)
+    else:
+        force.setAccurateInterval(interval)
     system.addForce(force)
     return mm.Context(system, integrator, mm.Platform.getPlatformByName(platform)), force
 
 
-def nve_run(accurate, fast, pdb_path, state, outer_fs, inner_fs, duration_ps, report_fs, platform, slow_term=None):
-    """(times ps, total energies kJ/mol, number of atoms) of one NVE run from `state`."""
+def nve_run(accurate, fast, pdb_path, state, outer_fs, inner_fs, duration_ps, report_fs, platform, slow_term=None,
+            interval=None):
+    """(times ps, total energies kJ/mol, number of atoms) of one NVE run from `state`;
+    with `interval`, alternation under velocity Verlet at `outer_fs` instead of rRESPA.
+    The energy is the one the force reports, i.e. of the model scheduled at that step."""
     from .integrators import VelocityVerletRESPAIntegrator
     inner_steps = int(round(outer_fs / inner_fs))
     if inner_steps < 1 or abs(inner_steps * inner_fs - outer_fs) > 1e-9:
         raise ValueError(f"the outer step {outer_fs} fs must be a multiple of the inner step {inner_fs} fs")
     integrator = VelocityVerletRESPAIntegrator(outer_fs * 1e-3, inner_steps, 0, SLOW_GROUP)
-    context, _ = make_context(accurate, fast, pdb_path, integrator, platform, slow_term)
+    context, _ = make_context(accurate, fast, pdb_path, integrator, platform, slow_term, interval)
     context.setState(state)
     context.setStepCount(0)
     per_report = max(1, int(round(report_fs / outer_fs)))
@@ -81,16 +88,20 @@ def drift_and_fluctuation(times, energies, atoms):
 
 
 def table(accurate, fast, pdb_path, outers, inner_fs=0.5, duration_ps=5.0, report_fs=10.0, temperature=330.0,
-          equilibration_ps=1.0, seed=1, platform="CPU", slow_term=None, progress=None):
-    """Rows (label, outer fs, drift, fluctuation) for the full model and each rRESPA outer step."""
+          equilibration_ps=1.0, seed=1, platform="CPU", slow_term=None, progress=None, alternating=None):
+    """Rows (label, outer fs, drift, fluctuation) for the full model, each rRESPA outer
+    step and, if `alternating` (an interval) is given, alternation at the inner step."""
     state = equilibrated_state(accurate, fast, pdb_path, temperature, equilibration_ps, seed, platform, slow_term)
     rows = []
     # With one inner step the slow and fast groups act together every step: plain
     # velocity Verlet with the full (accurate) potential.
-    runs = [("full model, velocity Verlet", inner_fs)] + [(f"rRESPA {o:g}/{inner_fs:g} fs", o) for o in outers]
-    for label, outer in runs:
+    runs = [("full model, velocity Verlet", inner_fs, None)]
+    runs += [(f"rRESPA {o:g}/{inner_fs:g} fs", o, None) for o in outers]
+    if alternating:
+        runs.append((f"alternating 1:{alternating - 1}, velocity Verlet", inner_fs, alternating))
+    for label, outer, interval in runs:
         times, energies, atoms = nve_run(accurate, fast, pdb_path, state, outer, inner_fs, duration_ps, report_fs,
-                                         platform, slow_term)
+                                         platform, slow_term, interval)
         drift, fluctuation = drift_and_fluctuation(times, energies, atoms)
         rows.append((label, outer, drift, fluctuation))
         if progress:
@@ -108,13 +119,15 @@ def main(argv=None):
     parser.add_argument("--duration", type=float, default=5.0, help="ps per run")
     parser.add_argument("--equilibration", type=float, default=1.0, help="ps of Langevin NVT first")
     parser.add_argument("--residual", action="store_true", help="--accurate is a co-trained residual model")
+    parser.add_argument("--alternating", type=int, metavar="N",
+                        help="also run alternation (accurate on 1 step in N) under velocity Verlet")
     parser.add_argument("--platform", default="CPU")
     args = parser.parse_args(argv)
     from . import SwitchingDPForce
     slow_term = SwitchingDPForce.Residual if args.residual else SwitchingDPForce.Difference
     rows = table(args.accurate, args.fast, args.pdb, args.outer, args.inner, args.duration,
                  equilibration_ps=args.equilibration, platform=args.platform, slow_term=slow_term,
-                 progress=lambda label: print(f"done: {label}", flush=True))
+                 progress=lambda label: print(f"done: {label}", flush=True), alternating=args.alternating)
     print(f"\nNVE, {args.duration} ps per run after {args.equilibration} ps at 330 K; "
           f"slow term: {'residual' if args.residual else 'accurate - fast'}")
     print("| integrator | outer step (fs) | drift (meV/atom/ps) | fluctuation (meV/atom) |")

@@ -1,8 +1,11 @@
 """Energies and forces through the plugin equal deepmd-kit's own inference."""
+import glob
+import os
+
 import numpy as np
 import pytest
 
-from helpers import (MODEL_FILES, SwitchingDPForce, deepmd_energy_forces, energy_forces, make_context, make_force,
+from helpers import (MODEL_FILES, WATER, SwitchingDPForce, deepmd_energy_forces, energy_forces, make_context, make_force,
                      make_system, water)
 
 OH = 0.09572  # nm
@@ -89,3 +92,30 @@ def test_matches_deepmd(name, model, platform):
         others = np.setdiff1d(np.arange(len(positions)), particles)
         assert np.all(forces[others] == 0.0)
     assert force.getEvaluationCounts(context)[model] == 1
+
+
+LEVER_MODELS = sorted(glob.glob(os.path.join(WATER, "water_*_fp32*.pth")))
+
+
+@pytest.mark.parametrize("path", LEVER_MODELS, ids=[os.path.basename(p) for p in LEVER_MODELS])
+@pytest.mark.parametrize("name", ["cubic", "box smaller than twice the cutoff"])
+def test_float32_and_compressed_models_match_deepmd(path, name):
+    """The fast-model levers (make_fast_levers.py): float32 weights, and compressed
+    (tabulated, deepmd-kit's custom operators) float32.  Both the plugin and DeepPot
+    compute in float32 and sum neighbours in different orders, hence bounds near float32
+    rounding (a float64 model differs from its float32 copy by about 1.5e-5 of the
+    largest force; a wrong neighbour list or unit would be off by far more)."""
+    positions, elements, box, _, masses = case(name)
+    force = SwitchingDPForce(path, path)
+    force.setAccurateInterval(1)
+    system = make_system(masses, box, force, elements)
+    energy, forces = energy_forces(make_context(system, positions, "CPU", box=box))
+    ref_energy, ref_forces = deepmd_energy_forces(path, positions, elements, box)
+    assert energy == pytest.approx(ref_energy, rel=1e-5)
+    assert np.abs(forces - ref_forces).max() <= 1e-4 * np.abs(ref_forces).max()
+
+
+def test_lever_models_exist():
+    """make_fast_levers.py output is committed for both bundled models."""
+    names = {os.path.basename(p) for p in LEVER_MODELS}
+    assert {"water_4A_fp32.pth", "water_4A_fp32_compressed.pth", "water_6A_fp32.pth"} <= names

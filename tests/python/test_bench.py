@@ -1,0 +1,40 @@
+"""The bench command runs end to end on a tiny system (no timing is asserted: the
+figures only have to be well formed and consistent with each other)."""
+import numpy as np
+import pytest
+
+from helpers import ACCURATE, FAST, WATER_PDB
+from openmmswitchingdp import bench
+
+
+def test_bench_on_the_bundled_water_with_the_pythonforce_baseline(capsys):
+    results = bench.main(["--accurate", ACCURATE, "--fast", FAST, "--pdb", WATER_PDB, "--replicate", "1",
+                          "--steps", "8", "--rounds", "1", "--warmup", "1", "--platform", "CPU"])
+    (atoms, rows), = results
+    assert atoms == 192
+    names = [row[0] for row in rows]
+    assert names == ["accurate-only", "fast-only", "alternating 1:3", "rRESPA 2/0.5 fs",
+                     "accurate, PythonForce + DeepPot"]
+    speed = {row[0]: row for row in rows}
+    for name, steps_per_s, ns_day, speedup, ideal, efficiency in rows:
+        assert np.isfinite(steps_per_s) and steps_per_s > 0
+        assert speedup == pytest.approx(ns_day / speed["accurate-only"][2])
+        assert efficiency == pytest.approx(speedup / ideal)
+    assert speed["accurate-only"][3] == 1.0
+    r = speed["accurate-only"][1] / speed["fast-only"][1]
+    assert speed["alternating 1:3"][4] == pytest.approx(4 / (1 + 3 * r))
+    assert speed["rRESPA 2/0.5 fs"][4] == pytest.approx(4 / (1 + 4 * r))
+    assert "PythonForce + DeepPot" in capsys.readouterr().out
+
+
+def test_pythonforce_baseline_gives_deepmd_forces():
+    """The baseline is the same accurate model: one step from the same state must
+    move the atoms as the plugin's accurate-only run does."""
+    data = bench.replicated_system(WATER_PDB, 1)
+    runs = bench.schemes(ACCURATE, FAST, 4, 4, 0.5, baseline=True)
+    plugin = bench.make_context(runs["accurate-only"], data, "CPU")
+    baseline = bench.make_context(runs["accurate, PythonForce + DeepPot"], data, "CPU")
+    forces = [c.getState(getForces=True).getForces(asNumpy=True)._value for c in (plugin, baseline)]
+    energies = [c.getState(getEnergy=True).getPotentialEnergy()._value for c in (plugin, baseline)]
+    assert energies[1] == pytest.approx(energies[0], rel=1e-8)
+    assert np.abs(forces[1] - forces[0]).max() <= 1e-8 * np.abs(forces[0]).max()

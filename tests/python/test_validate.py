@@ -1,0 +1,76 @@
+"""The validate tool: RDFs against an independent calculation, and its Pearson
+correlations on short runs (1 for a model against itself, below 1 for two models)."""
+import numpy as np
+import pytest
+
+from helpers import ACCURATE, FAST, WATER_PDB
+from openmmswitchingdp import validate
+
+
+def numpy_rdf(xyz, box, elements, pair, r_max, bin_width):
+    """g(r) by brute force over all pairs with the minimum image of a cubic box."""
+    first = [i for i, e in enumerate(elements) if e == pair[0]]
+    second = [i for i, e in enumerate(elements) if e == pair[1]]
+    pairs = [(i, j) for i in first for j in second if i != j and (pair[0] != pair[1] or i < j)]
+    length = box[0, 0]
+    edges = np.arange(0.0, r_max + 1e-12, bin_width)
+    counts = np.zeros(len(edges) - 1)
+    for frame in xyz:
+        d = np.array([frame[j] - frame[i] for i, j in pairs])
+        d -= length * np.round(d / length)
+        counts += np.histogram(np.linalg.norm(d, axis=1), bins=edges)[0]
+    shells = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
+    return 0.5 * (edges[1:] + edges[:-1]), counts / len(xyz) / (len(pairs) * shells / length ** 3)
+
+
+def test_rdf_matches_brute_force_on_hand_made_configuration():
+    rng = np.random.default_rng(3)
+    box = np.eye(3) * 1.1
+    elements = ["O", "H", "H", "O", "H", "H", "O", "H"]
+    xyz = rng.uniform(0, 1.1, size=(3, len(elements), 3))
+    xyz[:, 1] = xyz[:, 0] + [0.1034, 0.0, 0.0]     # a close pair, and one across the boundary
+    xyz[:, 3] = [0.0215, 0.5, 0.5]
+    xyz[:, 4] = [1.0832, 0.5, 0.5]
+    boxes = np.repeat(box[None], 3, axis=0)
+    for pair in validate.element_pairs(elements):
+        r, g = validate.rdf(xyz, boxes, elements, pair, 0.5, 0.01)
+        r_ref, g_ref = numpy_rdf(xyz, box, elements, pair, 0.5, 0.01)
+        assert np.allclose(r, r_ref)
+        assert np.allclose(g, g_ref, rtol=1e-5, atol=1e-8), pair
+        assert g.sum() > 0
+
+
+def test_diffusion_coefficient_of_uniform_motion_is_zero_and_of_a_random_walk_is_recovered():
+    rng = np.random.default_rng(5)
+    times = np.arange(2000) * 0.01   # ps
+    steps = rng.normal(scale=np.sqrt(2 * 0.05 * 0.01), size=(2000, 500, 3))  # D = 0.05 nm^2/ps per axis
+    walk = np.cumsum(steps, axis=0)
+    d, _, _ = validate.diffusion_coefficient(times, walk)
+    assert d == pytest.approx(0.05 * 1e3, rel=0.1)   # 0.05 nm^2/ps = 5e-4 cm^2/s = 50 x 1e-5 cm^2/s
+    drift = np.repeat(np.linspace(0, 1, 2000)[:, None, None], 50, axis=1) * np.ones(3)
+    assert abs(validate.diffusion_coefficient(times, drift)[0]) < 1e-9   # centre-of-mass motion removed
+
+
+def short(accurate, fast):
+    return validate.validate(accurate, fast, WATER_PDB, time_ps=0.2, equilibration_ps=0.0, which=[0, 1],
+                             progress=False)
+
+
+def test_a_model_against_itself_correlates_exactly():
+    results = short(ACCURATE, ACCURATE)["schemes"]
+    assert set(results) == {"accurate-only", "fast-only"}
+    same = results["fast-only"]
+    assert set(same["rdf_pearson"]) == {"O-O", "O-H", "H-H"}
+    for r in same["rdf_pearson"].values():
+        assert r == pytest.approx(1.0, abs=1e-12)
+    for element, d in same["diffusion_1e-5_cm2_per_s"].items():
+        assert d == pytest.approx(results["accurate-only"]["diffusion_1e-5_cm2_per_s"][element], rel=1e-12)
+    assert same["mean_energy_meV_per_atom"] == results["accurate-only"]["mean_energy_meV_per_atom"]
+    assert 200 < same["mean_temperature_K"] < 500
+
+
+def test_two_models_correlate_below_one():
+    results = short(ACCURATE, FAST)["schemes"]
+    pearson = results["fast-only"]["rdf_pearson"]
+    assert all(0.5 < r < 1.0 - 1e-6 for r in pearson.values()), pearson
+    assert results["accurate-only"]["rdf_pearson"]["O-O"] == pytest.approx(1.0)

@@ -3,6 +3,9 @@
 
 #include "DPModelInfo.h"
 #include <torch/script.h>
+#include <algorithm>
+#include <array>
+#include <memory>
 #include <string>
 
 namespace SwitchingDPPlugin {
@@ -36,6 +39,11 @@ private:
     torch::jit::Module module;
     DPModelInfo info;
 };
+
+/** The larger of the two models' cutoffs (model length units): the neighbour list's range. */
+inline double largestCutoff(const std::array<std::unique_ptr<DPModel>, 2>& models) {
+    return std::max(models[0]->getInfo().cutoff, models[1]->getInfo().cutoff);
+}
 
 /** Load the TorchScript module with errors that name the file. */
 torch::jit::Module loadTorchScript(const std::string& contents, const std::string& label);

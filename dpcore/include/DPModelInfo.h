@@ -17,7 +17,18 @@ struct DPModelInfo {
 
     /** The model's index of a type name, or -1 if the model does not know it. */
     int typeIndex(const std::string& name) const;
+    /**
+     * The model's index of each type name; throws an OpenMMException naming the
+     * model (`role`, e.g. "accurate", and `label`) if it does not know one.
+     */
+    std::vector<long long> typeIndices(const std::vector<std::string>& names, const std::string& role,
+                                       const std::string& label) const;
 };
+
+/** How messages name the two models by index (SwitchingDPForce::Accurate = 0, Fast = 1). */
+inline const char* modelRole(int model) {
+    return model == 0 ? "accurate" : "fast";
+}
 
 /**
  * Load a frozen model from its file contents and read its metadata.  Throws an

@@ -53,7 +53,8 @@ private:
         std::vector<double> key;  // DP positions then box, nm
         DPResult result;
     };
-    void checkSelLimits(int model, const std::vector<long long>& nlist, int width, const std::vector<long long>& extendedTypes);
+    /** Whether some particle has more neighbours of one type than the model's sel (warns once). */
+    bool selExceeded(int model, const std::vector<long long>& nlist, int width, const std::vector<long long>& extendedTypes);
     std::array<std::unique_ptr<DPModel>, 2> models;
     std::array<std::vector<long long>, 2> localTypes;  // per model: model type index of each DP particle
     std::array<Cache, 2> cache;

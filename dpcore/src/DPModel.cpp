@@ -20,6 +20,19 @@ int DPModelInfo::typeIndex(const std::string& name) const {
     return -1;
 }
 
+std::vector<long long> DPModelInfo::typeIndices(const std::vector<std::string>& names, const std::string& role,
+                                               const std::string& label) const {
+    std::vector<long long> indices;
+    for (const std::string& name : names) {
+        int index = typeIndex(name);
+        if (index < 0)
+            throw OpenMMException("SwitchingDPForce: type '" + name + "' is not in the type_map of the " + role +
+                    " model '" + label + "'");
+        indices.push_back(index);
+    }
+    return indices;
+}
+
 std::string SwitchingDPPlugin::readModelFile(const std::string& path) {
     std::ifstream file(path, std::ios::binary);
     if (!file)

@@ -1,4 +1,5 @@
 #include "NeighborList.h"
+#include "BoxGeometry.h"
 #include "openmm/OpenMMException.h"
 #include <algorithm>
 #include <cmath>
@@ -14,12 +15,6 @@ namespace {
 // Upper bounds that keep a pathological input from exhausting memory.
 const int MAX_CELLS_PER_AXIS = 64;
 const long long MAX_IMAGE_OFFSETS = 20000;
-
-inline void cross(const double* u, const double* v, double* out) {
-    out[0] = u[1]*v[2] - u[2]*v[1];
-    out[1] = u[2]*v[0] - u[0]*v[2];
-    out[2] = u[0]*v[1] - u[1]*v[0];
-}
 
 inline int floorDiv(int a, int n) {
     return (a >= 0 ? a / n : -((-a + n - 1) / n));
@@ -61,20 +56,13 @@ void NeighborList::build(const std::vector<double>& positions, const double* box
     int ncell[3], reach[3];
     std::vector<double> cellCoord(3*n);
     std::vector<std::array<int, 3>> wrap(n, {0, 0, 0});
-    double recip[9];
     if (periodic) {
         std::copy(box, box + 9, builtBox.begin());
-        cross(box + 3, box + 6, recip);
-        cross(box + 6, box, recip + 3);
-        cross(box, box + 3, recip + 6);
-        double volume = box[0]*recip[0] + box[1]*recip[1] + box[2]*recip[2];
-        if (!(volume > 0) || !std::isfinite(volume))
-            throw OpenMMException("SwitchingDPForce: the periodic box has zero or negative volume");
+        BoxGeometry geometry(box);
+        const double* recip = geometry.reciprocal;
         long long offsets = 1;
         for (int k = 0; k < 3; k++) {
-            for (int d = 0; d < 3; d++)
-                recip[3*k+d] /= volume;
-            double width = 1.0 / std::sqrt(recip[3*k]*recip[3*k] + recip[3*k+1]*recip[3*k+1] + recip[3*k+2]*recip[3*k+2]);
+            double width = geometry.faceSpacing[k];
             ncell[k] = std::max(1, std::min(MAX_CELLS_PER_AXIS, (int) std::floor(width / range)));
             double steps = std::ceil(range * ncell[k] / width);
             if (steps > MAX_IMAGE_OFFSETS)

@@ -10,12 +10,6 @@ using namespace SwitchingDPPlugin;
 using OpenMM::OpenMMException;
 using OpenMM::Vec3;
 
-static const char* MODEL_NAMES[2] = {"accurate", "fast"};
-
-static double largestCutoff(const std::array<std::unique_ptr<DPModel>, 2>& models) {
-    return std::max(models[0]->getInfo().cutoff, models[1]->getInfo().cutoff);
-}
-
 SwitchingDPEngine::SwitchingDPEngine(const std::array<std::string, 2>& contents, const std::array<std::string, 2>& labels,
         const std::vector<std::string>& typeNames, const std::vector<int>& particles, bool periodic, double skinNm,
         const DPUnits& units) :
@@ -25,16 +19,8 @@ SwitchingDPEngine::SwitchingDPEngine(const std::array<std::string, 2>& contents,
     if (typeNames.size() != particles.size())
         throw OpenMMException("SwitchingDPForce: " + std::to_string(typeNames.size()) + " type names for " +
                 std::to_string(particles.size()) + " DP particles");
-    for (int m = 0; m < 2; m++) {
-        const DPModelInfo& info = models[m]->getInfo();
-        for (const std::string& name : typeNames) {
-            int index = info.typeIndex(name);
-            if (index < 0)
-                throw OpenMMException("SwitchingDPForce: type '" + name + "' is not in the type_map of the " +
-                        MODEL_NAMES[m] + " model '" + labels[m] + "'");
-            localTypes[m].push_back(index);
-        }
-    }
+    for (int m = 0; m < 2; m++)
+        localTypes[m] = models[m]->getInfo().typeIndices(typeNames, modelRole(m), labels[m]);
 }
 
 SwitchingDPEngine::~SwitchingDPEngine() {
@@ -76,10 +62,8 @@ const DPResult& SwitchingDPEngine::evaluate(int model, const std::vector<Vec3>& 
     neighbors.update(positionsModel, boxArg);
     neighbors.extendedPositions(positionsModel, boxArg, extended);
     const DPModelInfo& info = models[model]->getInfo();
-    // One column more than sum(sel): deepmd-kit then always sorts each row by distance,
-    // so a type with more neighbours than its sel keeps its nearest ones, as in DeepPot.
-    int minWidth = std::accumulate(info.sel.begin(), info.sel.end(), 0) + 1;
-    int width = neighbors.modelList(extended, info.cutoff, minWidth, nlist, usedGhosts);
+    const int selSum = std::accumulate(info.sel.begin(), info.sel.end(), 0);
+    int width = neighbors.modelList(extended, info.cutoff, selSum, nlist, usedGhosts);
     // This model's extended atoms: the local atoms, then only the ghosts it uses.
     const std::vector<int>& owners = neighbors.getGhostOwners();
     const int nall = n + (int) usedGhosts.size();
@@ -92,7 +76,17 @@ const DPResult& SwitchingDPEngine::evaluate(int model, const std::vector<Vec3>& 
         std::copy(extended.begin() + 3*(n+g), extended.begin() + 3*(n+g+1), modelExtended.begin() + 3*(n+k));
         extendedTypes[n+k] = localTypes[model][owners[g]];
     }
-    checkSelLimits(model, nlist, width, extendedTypes);
+    if (selExceeded(model, nlist, width, extendedTypes) && width == selSum) {
+        // deepmd-kit sorts a row by distance only when the list is wider than sum(sel);
+        // one empty column more makes it keep the nearest neighbours of the crowded
+        // type, as DeepPot does.  (Our rows are in canonical, not distance, order.)
+        std::vector<long long> wider((size_t) n * (width + 1), -1);
+        for (int i = 0; i < n; i++)
+            std::copy(nlist.begin() + (size_t) i*width, nlist.begin() + (size_t) (i+1)*width,
+                      wider.begin() + (size_t) i*(width+1));
+        nlist.swap(wider);
+        width++;
+    }
 
     auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
     auto i64 = torch::TensorOptions().dtype(torch::kInt64);
@@ -119,11 +113,11 @@ const DPResult& SwitchingDPEngine::evaluate(int model, const std::vector<Vec3>& 
     return result;
 }
 
-void SwitchingDPEngine::checkSelLimits(int model, const std::vector<long long>& nlist, int width,
-                                       const std::vector<long long>& types) {
+bool SwitchingDPEngine::selExceeded(int model, const std::vector<long long>& nlist, int width,
+                                    const std::vector<long long>& types) {
     const DPModelInfo& info = models[model]->getInfo();
-    if (warnedSel[model] || info.mixedTypes)
-        return;
+    if (info.mixedTypes)
+        return false;   // one sel for all types: the list width already takes care of it
     const int n = (int) particles.size();
     std::vector<int> count(info.sel.size());
     for (int i = 0; i < n; i++) {
@@ -135,13 +129,15 @@ void SwitchingDPEngine::checkSelLimits(int model, const std::vector<long long>& 
         }
         for (size_t t = 0; t < count.size(); t++)
             if (count[t] > info.sel[t]) {
-                std::cerr << "SwitchingDPForce warning: particle " << particles[i] << " has " << count[t]
-                          << " neighbours of type '" << info.typeMap[t] << "' within the " << MODEL_NAMES[model]
-                          << " model's cutoff, more than its sel (" << info.sel[t]
-                          << "); the model keeps only the nearest. Retrain with a larger sel if this persists."
-                          << std::endl;
+                if (!warnedSel[model])
+                    std::cerr << "SwitchingDPForce warning: particle " << particles[i] << " has " << count[t]
+                              << " neighbours of type '" << info.typeMap[t] << "' within the " << modelRole(model)
+                              << " model's cutoff, more than its sel (" << info.sel[t]
+                              << "); the model keeps only the nearest. Retrain with a larger sel if this persists."
+                              << std::endl;
                 warnedSel[model] = true;
-                return;
+                return true;
             }
     }
+    return false;
 }

@@ -10,12 +10,6 @@ using OpenMM::OpenMMException;
 using OpenMM::Vec3;
 using torch::Tensor;
 
-static const char* MODEL_NAMES[2] = {"accurate", "fast"};
-
-static double largestCutoff(const std::array<std::unique_ptr<DPModel>, 2>& models) {
-    return std::max(models[0]->getInfo().cutoff, models[1]->getInfo().cutoff);
-}
-
 SwitchingDPTorchEngine::SwitchingDPTorchEngine(const std::array<std::string, 2>& contents,
         const std::array<std::string, 2>& labels, const std::vector<std::string>& typeNames,
         const std::vector<int>& particles, bool periodic, double skinNm, const torch::Device& device,
@@ -27,16 +21,8 @@ SwitchingDPTorchEngine::SwitchingDPTorchEngine(const std::array<std::string, 2>&
         throw OpenMMException("SwitchingDPForce: " + std::to_string(typeNames.size()) + " type names for " +
                 std::to_string(particles.size()) + " DP particles");
     for (int m = 0; m < 2; m++) {
-        const DPModelInfo& info = models[m]->getInfo();
-        std::vector<int64_t> indices;
-        for (const std::string& name : typeNames) {
-            int index = info.typeIndex(name);
-            if (index < 0)
-                throw OpenMMException("SwitchingDPForce: type '" + name + "' is not in the type_map of the " +
-                        MODEL_NAMES[m] + " model '" + labels[m] + "'");
-            indices.push_back(index);
-        }
-        localTypes[m] = torch::tensor(indices, torch::kInt64).to(device);
+        std::vector<long long> indices = models[m]->getInfo().typeIndices(typeNames, modelRole(m), labels[m]);
+        localTypes[m] = torch::tensor(std::vector<int64_t>(indices.begin(), indices.end()), torch::kInt64).to(device);
         models[m]->to(device);
     }
 }
@@ -123,7 +109,7 @@ void SwitchingDPTorchEngine::checkSelLimits(int model, const Tensor& nlist, cons
     Tensor first = over.nonzero()[0].cpu();
     int64_t i = first[0].item<int64_t>(), t = first[1].item<int64_t>();
     std::cerr << "SwitchingDPForce warning: particle " << particles[i] << " has " << counts[i][t].item<int64_t>()
-              << " neighbours of type '" << info.typeMap[t] << "' within the " << MODEL_NAMES[model]
+              << " neighbours of type '" << info.typeMap[t] << "' within the " << modelRole(model)
               << " model's cutoff, more than its sel (" << info.sel[t]
               << "); the model keeps only the nearest. Retrain with a larger sel if this persists." << std::endl;
     warnedSel[model] = true;

@@ -1,4 +1,5 @@
 #include "TorchNeighborList.h"
+#include "BoxGeometry.h"
 #include "openmm/OpenMMException.h"
 #include <algorithm>
 #include <cmath>
@@ -22,12 +23,6 @@ const long long MAX_IMAGE_SHIFTS = 20000;
 const long long WORK_ELEMENTS = 1LL << 22;
 // Marks an empty slot while rows are sorted; larger than any index, so it sorts last.
 const int64_t NO_ENTRY = std::numeric_limits<int64_t>::max();
-
-void cross(const double* u, const double* v, double* out) {
-    out[0] = u[1]*v[2] - u[2]*v[1];
-    out[1] = u[2]*v[0] - u[0]*v[2];
-    out[2] = u[0]*v[1] - u[1]*v[0];
-}
 
 /** A small host table as a tensor on a device. */
 Tensor table(const std::vector<double>& values, const torch::Device& device) {
@@ -72,22 +67,15 @@ void TorchNeighborList::build(const Tensor& positions, const double* box) {
     }
     else {
         std::copy(box, box + 9, builtBox.begin());
-        double recip[9];  // unnormalised reciprocal vectors
-        cross(box + 3, box + 6, recip);
-        cross(box + 6, box, recip + 3);
-        cross(box, box + 3, recip + 6);
-        double volume = box[0]*recip[0] + box[1]*recip[1] + box[2]*recip[2];
-        if (!(volume > 0) || !std::isfinite(volume))
-            throw OpenMMException("SwitchingDPForce: the periodic box has zero or negative volume");
+        BoxGeometry geometry(box);
         // Rows of boxMatrix are the box vectors, so position = fractional . boxMatrix and the
         // inverse has the reciprocal vectors as its columns.
         std::vector<double> inverse(9);
         double reach[3];  // cutoff + skin in units of the spacing of each pair of opposite faces
         for (int k = 0; k < 3; k++) {
             for (int d = 0; d < 3; d++)
-                inverse[3*d + k] = recip[3*k + d] / volume;
-            double spacing = volume / std::sqrt(recip[3*k]*recip[3*k] + recip[3*k+1]*recip[3*k+1] + recip[3*k+2]*recip[3*k+2]);
-            reach[k] = range / spacing;
+                inverse[3*d + k] = geometry.reciprocal[3*k + d];
+            reach[k] = range / geometry.faceSpacing[k];
         }
         boxMatrix = table(std::vector<double>(box, box + 9), device).view({3, 3});
         Tensor fractional = positions.matmul(table(inverse, device).view({3, 3}));

@@ -1,5 +1,6 @@
 #include "SwitchingDPForce.h"
 #include "internal/SwitchingDPForceImpl.h"
+#include "DPModelInfo.h"
 #include "DPUnits.h"
 #include "openmm/OpenMMException.h"
 #include <cmath>
@@ -7,8 +8,6 @@
 
 using namespace SwitchingDPPlugin;
 using namespace OpenMM;
-
-static const char* MODEL_NAMES[2] = {"accurate", "fast"};
 
 SwitchingDPForce::SwitchingDPForce(const std::string& accurateModelFile, const std::string& fastModelFile) :
         SwitchingDPForce({readModelFile(accurateModelFile), readModelFile(fastModelFile)}, {accurateModelFile, fastModelFile}) {
@@ -38,7 +37,7 @@ void SwitchingDPForce::checkTypesKnown(const std::vector<std::string>& names) co
                 for (const std::string& t : infos[m].typeMap)
                     known += (known.empty() ? "" : " ") + t;
                 throw OpenMMException("SwitchingDPForce: type '" + name + "' is not in the type_map of the " +
-                        MODEL_NAMES[m] + " model '" + labels[m] + "' (it knows: " + known + ")");
+                        modelRole(m) + " model '" + labels[m] + "' (it knows: " + known + ")");
             }
 }
 

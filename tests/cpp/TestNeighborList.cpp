@@ -9,40 +9,11 @@
 #include <stdexcept>
 #include <tuple>
 #include <vector>
+#include "TestHelpers.h"
 
 using namespace SwitchingDPPlugin;
+using namespace TestHelpers;
 typedef std::set<std::tuple<int, int, long long>> PairSet;  // (i, j, rounded distance)
-
-static void check(bool condition, const char* what) {
-    if (!condition)
-        throw std::runtime_error(what);
-}
-
-// Every (i, image of j) within cutoff, found by trying all images in a generous range.
-static std::multiset<std::pair<int, long long>> bruteForce(const std::vector<double>& pos, const double* box, double cutoff, int i) {
-    std::multiset<std::pair<int, long long>> out;
-    int n = pos.size() / 3, range = 0;
-    if (box) {
-        // Enough images to cover the coordinate span (+-15) plus the cutoff across the thinnest box width.
-        double thinnest = std::min(box[0], std::min(box[4], box[8])) * 0.8;
-        range = (int) std::ceil((30.0 + cutoff) / thinnest) + 1;
-    }
-    for (int j = 0; j < n; j++)
-        for (int a = -range; a <= range; a++)
-            for (int b = -range; b <= range; b++)
-                for (int c = -range; c <= range; c++) {
-                    if (j == i && a == 0 && b == 0 && c == 0)
-                        continue;
-                    double d2 = 0;
-                    for (int k = 0; k < 3; k++) {
-                        double d = pos[3*j+k] - pos[3*i+k] + (box ? a*box[k] + b*box[3+k] + c*box[6+k] : 0.0);
-                        d2 += d*d;
-                    }
-                    if (d2 < cutoff*cutoff)
-                        out.insert({j, std::llround(std::sqrt(d2) * 1e9)});
-                }
-    return out;
-}
 
 static void compare(const std::vector<double>& pos, const double* box, double cutoff, double skin, const char* label) {
     NeighborList list(cutoff, skin);
@@ -73,8 +44,11 @@ static void compare(const std::vector<double>& pos, const double* box, double cu
             int owner = e < n ? (int) e : compactOwner[e - n];
             found.insert({owner, std::llround(std::sqrt(d2) * 1e9)});
         }
-        if (found != bruteForce(pos, box, cutoff, i)) {
-            std::printf("%s: atom %d has %zu neighbours, brute force %zu\n", label, i, found.size(), bruteForce(pos, box, cutoff, i).size());
+        std::multiset<std::pair<int, long long>> expected;
+        for (const auto& neighbor : bruteForceNeighbors(pos, box, cutoff, i))
+            expected.insert({neighbor.first, std::llround(neighbor.second * 1e9)});
+        if (found != expected) {
+            std::printf("%s: atom %d has %zu neighbours, brute force %zu\n", label, i, found.size(), expected.size());
             throw std::runtime_error("neighbour list differs from brute force");
         }
     }

@@ -16,42 +16,13 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#include "TestHelpers.h"
 
 using namespace OpenMM;
 using namespace SwitchingDPPlugin;
+using namespace TestHelpers;
 
 extern "C" void registerKernelFactories();
-
-static void check(bool condition, const std::string& what) {
-    if (!condition)
-        throw std::runtime_error(what);
-}
-
-struct Water {
-    std::vector<Vec3> positions;  // nm
-    std::vector<std::string> elements;
-    double box = 0;               // nm, cubic
-};
-
-// Just enough PDB reading for the bundled water.pdb.
-static Water readWater() {
-    std::ifstream in(WATER_PDB);
-    check(in.good(), "cannot open " WATER_PDB);
-    Water water;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind("CRYST1", 0) == 0)
-            water.box = std::stod(line.substr(6, 9)) / 10;
-        if (line.rfind("ATOM", 0) == 0 || line.rfind("HETATM", 0) == 0) {
-            water.positions.push_back(Vec3(std::stod(line.substr(30, 8)), std::stod(line.substr(38, 8)), std::stod(line.substr(46, 8))) / 10);
-            std::istringstream element(line.substr(76, 2));
-            std::string symbol;
-            element >> symbol;
-            water.elements.push_back(symbol);
-        }
-    }
-    return water;
-}
 
 static System makeSystem(const Water& water, SwitchingDPForce* force) {
     System system;

@@ -10,41 +10,11 @@
 #include <string>
 #include <utility>
 #include <vector>
+#include "TestHelpers.h"
 
 using namespace SwitchingDPPlugin;
+using namespace TestHelpers;
 typedef std::vector<std::pair<int, double>> Neighbors;  // (atom, distance), sorted
-
-static void check(bool condition, const std::string& what) {
-    if (!condition)
-        throw std::runtime_error(what);
-}
-
-// Every image of every atom within cutoff of atom i, trying all images in a generous range.
-static Neighbors bruteForce(const std::vector<double>& pos, const double* box, double cutoff, int i) {
-    Neighbors out;
-    int n = (int) pos.size() / 3, range = 0;
-    if (box) {
-        // Enough images to cover the coordinate span (+-15) plus the cutoff across the thinnest box width.
-        double thinnest = std::min(box[0], std::min(box[4], box[8])) * 0.8;
-        range = (int) std::ceil((30.0 + cutoff) / thinnest) + 1;
-    }
-    for (int j = 0; j < n; j++)
-        for (int a = -range; a <= range; a++)
-            for (int b = -range; b <= range; b++)
-                for (int c = -range; c <= range; c++) {
-                    if (j == i && a == 0 && b == 0 && c == 0)
-                        continue;
-                    double d2 = 0;
-                    for (int k = 0; k < 3; k++) {
-                        double d = pos[3*j+k] - pos[3*i+k] + (box ? a*box[k] + b*box[3+k] + c*box[6+k] : 0.0);
-                        d2 += d*d;
-                    }
-                    if (d2 < cutoff*cutoff)
-                        out.push_back({j, std::sqrt(d2)});
-                }
-    std::sort(out.begin(), out.end());
-    return out;
-}
 
 static torch::Tensor toTensor(const std::vector<double>& pos) {
     return torch::tensor(pos, torch::kFloat64).view({-1, 3});
@@ -100,7 +70,7 @@ static void compare(const TorchNeighborList& list, const std::vector<double>& po
             found.push_back({(int) owner[j], std::sqrt(d2)});
         }
         std::sort(found.begin(), found.end());
-        Neighbors expected = bruteForce(pos, box, cutoff, i);
+        Neighbors expected = bruteForceNeighbors(pos, box, cutoff, i);
         bool same = (found.size() == expected.size());
         for (size_t k = 0; same && k < found.size(); k++)
             same = (found[k].first == expected[k].first && std::fabs(found[k].second - expected[k].second) < 1e-9);

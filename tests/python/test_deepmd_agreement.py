@@ -59,6 +59,11 @@ def case(name):
             full_pos.append(rng.uniform(0, 1.24, 3)); full_el.append("Ar"); full_mass.append(39.9)
         assert len(full_pos) == len(positions) + n_extra
         return np.array(full_pos), full_el, box, particles, full_mass
+    if name == "compressed: more O neighbours than sel":
+        # 0.81x the length: two atoms have 21 O within 4 A, more than the fast model's
+        # sel (20, 40), while no atom has more than sum(sel) = 60 neighbours.  deepmd-kit
+        # must then keep the 20 nearest O, which it does only if the list is distance-sorted.
+        return positions * 0.81, elements, box * 0.81, None, masses
     if name == "particle order unlike the type_map":
         perm = np.random.default_rng(11).permutation(len(positions))
         return positions[perm], [elements[i] for i in perm], box, None, [masses[i] for i in perm]
@@ -66,7 +71,7 @@ def case(name):
 
 
 CASES = ["cubic", "triclinic", "box smaller than twice the cutoff", "non-periodic molecule",
-         "DP subset of a larger System", "particle order unlike the type_map"]
+         "DP subset of a larger System", "particle order unlike the type_map", "compressed: more O neighbours than sel"]
 
 
 @pytest.mark.parametrize("platform", ["Reference", "CPU"])

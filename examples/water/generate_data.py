@@ -1,12 +1,18 @@
 """Generate DeePMD training data for flexible water with OpenMM.
 
 64 H2O in a 12.4 A cubic box, amber14 tip3pfb with flexible bonds and angles
-(rigidWater=False, no constraints), PME, LangevinMiddle at 330 K with a 0.5 fs step.
-Frames are written in deepmd-kit's npy system format in A and eV, split into a
-training and a held-out validation system, and the last frame is written as the
-bundled structure water.pdb.
+(rigidWater=False, no constraints), PME, plus a short-range wall on hydrogen (see
+hydrogen_wall), LangevinMiddle at 330 K with a 0.5 fs step.  Frames are written in
+deepmd-kit's npy system format in A and eV, split into a training and a held-out
+validation system, and the last frame is written as the bundled structure water.pdb.
 
     python generate_data.py --frames 3000 --out data
+    python generate_data.py --frames 1500 --temperature 450 --seed 4500 --out data_450K --pdb /dev/null
+    python generate_data.py --perturb-molecules --source data --frames 1500 --seed 808 --out data_contacts
+
+--perturb-molecules relabels frames of an existing data set (--source) after moving
+each molecule rigidly (0.1 A, 0.1 rad) and each atom slightly (0.02 A): close contacts
+between molecules that MD rarely visits, where a model must learn that atoms repel.
 """
 import argparse
 import os
@@ -19,6 +25,24 @@ import openmm.unit as u
 # Unit conversion for the training labels (OpenMM nm, kJ/mol -> deepmd A, eV).
 KJ_PER_MOL_PER_EV = 96.48533212331002
 A_PER_NM = 10.0
+
+
+def hydrogen_wall(system, topology):
+    """TIP3P gives hydrogen no repulsion: only its bond keeps it off other molecules'
+    oxygens, which attract it.  Models trained on MD frames never see how steeply the
+    energy rises when atoms of two molecules meet, and fast (short-cutoff) models drove
+    hydrogens into neighbouring molecules within 0.1-0.3 ps.  This wall, 4.184 kJ/mol x
+    (0.12 nm / r)^12 between a hydrogen and any atom of another molecule, is negligible
+    at liquid distances (0.03 kJ/mol at 1.8 A) and keeps the reference well-behaved
+    at the close contacts the perturbed frames sample."""
+    wall = mm.CustomNonbondedForce("4.184*(0.12/r)^12*(isH1+isH2-isH1*isH2)")
+    wall.addPerParticleParameter("isH")
+    wall.setNonbondedMethod(mm.CustomNonbondedForce.CutoffPeriodic)
+    wall.setCutoffDistance(0.35 * u.nanometer)
+    for atom in topology.atoms():
+        wall.addParticle([1.0 if atom.element.symbol == "H" else 0.0])
+    wall.createExclusionsFromBonds([(b[0].index, b[1].index) for b in topology.bonds()], 2)
+    system.addForce(wall)
 
 
 def build_water_box(n_waters, box_nm, seed):
@@ -37,6 +61,22 @@ def build_water_box(n_waters, box_nm, seed):
     modeller.delete([r for i, r in enumerate(residues) if i not in keep])
     modeller.topology.setPeriodicBoxVectors(np.eye(3) * box_nm * u.nanometer)
     return forcefield, modeller
+
+
+def rotation(vector):
+    """The rotation by |vector| radians about vector's direction (Rodrigues)."""
+    angle = np.linalg.norm(vector)
+    k = vector / angle
+    cross = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * cross @ cross
+
+
+def perturbed_molecules(coords, rng, shift=0.1, angle=0.1, jitter=0.02):
+    """Each O, H, H molecule rotated about its O and shifted (A, rad), every atom jittered."""
+    molecules = coords.reshape(-1, 3, 3).copy()
+    for m in molecules:
+        m[:] = (m - m[0]) @ rotation(rng.normal(scale=angle, size=3)).T + m[0] + rng.normal(scale=shift, size=3)
+    return molecules.reshape(-1, 3) + rng.normal(scale=jitter, size=coords.shape)
 
 
 def write_system(path, type_map, types, coords, boxes, energies, forces):
@@ -61,11 +101,15 @@ def main():
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--out", default="data")
     parser.add_argument("--pdb", default="water.pdb")
+    parser.add_argument("--perturb-molecules", action="store_true",
+                        help="relabel rigidly displaced molecules of --source's frames instead of running MD")
+    parser.add_argument("--source", default="data")
     args = parser.parse_args()
 
     forcefield, modeller = build_water_box(64, 1.24, args.seed)
     system = forcefield.createSystem(modeller.topology, nonbondedMethod=app.PME, nonbondedCutoff=0.6 * u.nanometer,
                                      constraints=None, rigidWater=False)
+    hydrogen_wall(system, modeller.topology)
     integrator = mm.LangevinMiddleIntegrator(args.temperature * u.kelvin, 1 / u.picosecond, 0.5 * u.femtosecond)
     integrator.setRandomNumberSeed(args.seed)
     platform = mm.Platform.getPlatformByName("CPU")
@@ -77,9 +121,20 @@ def main():
 
     type_map = ["O", "H"]
     types = np.array([type_map.index(a.element.symbol) for a in modeller.topology.atoms()])
+    rng = np.random.default_rng(args.seed)
+    if args.perturb_molecules:
+        source = os.path.join(args.source, "training", "set.000")
+        source_coords = np.load(os.path.join(source, "coord.npy")).reshape(-1, len(types), 3)
+        source_boxes = np.load(os.path.join(source, "box.npy")).reshape(-1, 3, 3)
+        picked = rng.choice(len(source_coords), size=args.frames, replace=len(source_coords) < args.frames)
     coords, boxes, energies, forces = [], [], [], []
     for frame in range(args.frames):
-        simulation.step(args.stride)
+        if args.perturb_molecules:
+            moved = perturbed_molecules(source_coords[picked[frame]], rng)
+            simulation.context.setPeriodicBoxVectors(*(source_boxes[picked[frame]] / A_PER_NM))
+            simulation.context.setPositions(moved / A_PER_NM)
+        else:
+            simulation.step(args.stride)
         state = simulation.context.getState(getPositions=True, getForces=True, getEnergy=True)
         coords.append(state.getPositions(asNumpy=True).value_in_unit(u.nanometer) * A_PER_NM)
         boxes.append(np.array(state.getPeriodicBoxVectors().value_in_unit(u.nanometer)) * A_PER_NM)
@@ -90,7 +145,6 @@ def main():
             print(f"{frame + 1}/{args.frames} frames", flush=True)
     coords, boxes, energies, forces = map(np.asarray, (coords, boxes, energies, forces))
 
-    rng = np.random.default_rng(args.seed)
     order = rng.permutation(args.frames)
     n_val = int(round(args.validation_fraction * args.frames))
     for name, idx in (("validation", np.sort(order[:n_val])), ("training", np.sort(order[n_val:]))):

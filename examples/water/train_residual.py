@@ -54,13 +54,19 @@ def main():
     parser.add_argument("--rcut", type=float, default=6.0)
     parser.add_argument("--steps", type=int, default=20000)
     parser.add_argument("--name", default="water_6A_residual")
-    parser.add_argument("--data", default=os.path.join(HERE, "data"))
+    parser.add_argument("--data", nargs="+", default=[os.path.join(HERE, d) for d in ("data", "data_450K", "data_contacts")],
+                        help="data roots written by generate_data.py (as for train.py)")
+    parser.add_argument("--restart", help="continue from this checkpoint (residual labels are not recomputed)")
     args = parser.parse_args()
-    residual_data = os.path.join(HERE, "work", args.name + "_data")
-    for part in ("training", "validation"):
-        residual_system(os.path.join(args.data, part), os.path.join(residual_data, part), args.fast)
+    residual_roots = [os.path.join(HERE, "work", args.name + "_data", os.path.basename(os.path.normpath(root)))
+                      for root in args.data]
+    if not args.restart:
+        for root, residual_root in zip(args.data, residual_roots):
+            for part in ("training", "validation"):
+                residual_system(os.path.join(root, part), os.path.join(residual_root, part), args.fast)
+    restart = ["--restart", args.restart] if args.restart else []
     subprocess.run([sys.executable, os.path.join(HERE, "train.py"), "--rcut", str(args.rcut), "--steps", str(args.steps),
-                    "--name", args.name, "--data", residual_data], check=True)
+                    "--name", args.name, "--data", *residual_roots, *restart], check=True)
 
 
 if __name__ == "__main__":

@@ -144,11 +144,17 @@ def measure(args, copies):
                    args.other_fast)
     steps = max(4 * args.inner_steps, args.steps // copies**3)
     contexts = {name: make_context(scheme, system_data, args.platform) for name, scheme in runs.items()}
-    for context in contexts.values():
+    # Every round starts from the state after the warm-up, so all rounds time the same
+    # stretch of dynamics, and a fast model that would drift off over a long run
+    # (a blow-up) cannot end the measurement.
+    warm = {}
+    for name, context in contexts.items():
         context.getIntegrator().step(args.warmup)
+        warm[name] = context.getState(getPositions=True, getVelocities=True)
     samples = {name: [] for name in runs}
     for _ in range(args.rounds):
         for name, scheme in runs.items():
+            contexts[name].setState(warm[name])
             outer = max(1, steps // (args.rounds * scheme.get("inner", 1)))
             samples[name].append(timed_steps_per_second(contexts[name], outer))
     speed = {name: float(np.median(samples[name])) for name in runs}

@@ -30,6 +30,14 @@ from .bench import make_context, replicated_system, schemes
 from .units import BOLTZMANN_KJ_PER_MOL_K, KJ_PER_MOL_PER_MEV, ns_per_day
 
 CYCLE_WINDOW_STEPS = 24   # inner steps of the step-by-step energy trace
+BLOW_UP_TEMPERATURE_FACTOR = 3.0   # a run hotter than this times the thermostat's is reported as unstable
+
+
+class Unstable(Exception):
+    """A run that blew up: non-finite positions, or a temperature far above the thermostat's."""
+    def __init__(self, time_ps, reason):
+        super().__init__(f"unstable after {time_ps:.2f} ps: {reason}")
+        self.time_ps, self.reason = time_ps, reason
 
 
 def element_pairs(elements):
@@ -100,8 +108,24 @@ def run_scheme(name, scheme, system_data, args, evaluate_accurate, progress):
     samples = int(round(args.time * 1000 / args.sample_interval))
     atoms = context.getSystem().getNumParticles()
     bar = progress(total=equilibration + samples * per_sample, desc=name, unit="step")
+
+    def temperature_of(state):
+        return 2 * state.getKineticEnergy()._value / (3 * atoms * BOLTZMANN_KJ_PER_MOL_K)
+
+    def advance(steps):
+        """Integrate, turning a blow-up into Unstable (the run is stopped, the others go on)."""
+        try:
+            integrator.step(steps)
+        except Exception as error:   # the plugin reports non-finite positions
+            bar.close()
+            raise Unstable(context.getState().getTime()._value, str(error).splitlines()[0][:120])
+        state = context.getState(getEnergy=True)
+        if temperature_of(state) > BLOW_UP_TEMPERATURE_FACTOR * args.temperature:
+            bar.close()
+            raise Unstable(state.getTime()._value, f"temperature {temperature_of(state):.0f} K")
+
     for done in range(0, equilibration, 100):
-        integrator.step(min(100, equilibration - done))
+        advance(min(100, equilibration - done))
         bar.update(min(100, equilibration - done))
 
     # The step-by-step energy the force reports: the switching cycle of alternation.
@@ -117,7 +141,7 @@ def run_scheme(name, scheme, system_data, args, evaluate_accurate, progress):
     elapsed = 0.0
     for _ in range(samples):
         start = time.perf_counter()
-        integrator.step(per_sample)
+        advance(per_sample)
         elapsed += time.perf_counter() - start
         bar.update(per_sample)
         state = context.getState(getPositions=True, getEnergy=True)
@@ -125,7 +149,7 @@ def run_scheme(name, scheme, system_data, args, evaluate_accurate, progress):
         positions = state.getPositions(asNumpy=True)
         xyz.append(positions._value)
         boxes.append(np.array(state.getPeriodicBoxVectors()._value))
-        temperatures.append(2 * state.getKineticEnergy()._value / (3 * atoms * BOLTZMANN_KJ_PER_MOL_K))
+        temperatures.append(temperature_of(state))
         energies.append(evaluate_accurate(positions) / atoms)
     bar.close()
     steps_per_second = samples * per_sample / elapsed
@@ -162,7 +186,15 @@ def validate(accurate, fast, pdb=bundled.WATER_PDB, replicate=1, time_ps=10.0, e
                     pass
             return Silent()
     evaluate_accurate = accurate_energy_evaluator(accurate, system_data, platform)
-    raw = {name: run_scheme(name, runs[name], system_data, args, evaluate_accurate, progress_bar) for name in names}
+    raw, unstable = {}, {}
+    for name in names:
+        try:
+            raw[name] = run_scheme(name, runs[name], system_data, args, evaluate_accurate, progress_bar)
+        except Unstable as blowup:
+            if name == names[0]:
+                raise RuntimeError(f"the reference run ({name}) is {blowup}; nothing to compare with") from None
+            unstable[name] = blowup
+    stable = [name for name in names if name in raw]
 
     box = system_data[3]
     r_max = min(1.0, largest_rdf_range(box))
@@ -170,6 +202,9 @@ def validate(accurate, fast, pdb=bundled.WATER_PDB, replicate=1, time_ps=10.0, e
     results = {"atoms": len(elements), "time_ps": time_ps, "temperature": temperature, "schemes": {}}
     curves = {}
     for name in names:
+        if name in unstable:
+            results["schemes"][name] = {"unstable_after_ps": unstable[name].time_ps, "reason": unstable[name].reason}
+            continue
         run = raw[name]
         curves[name] = {pair: rdf(run["xyz"], run["boxes"], elements, pair, r_max, rdf_bin_width) for pair in pairs}
         diffusion, msd_curves = {}, {}
@@ -192,7 +227,7 @@ def validate(accurate, fast, pdb=bundled.WATER_PDB, replicate=1, time_ps=10.0, e
         os.makedirs(out, exist_ok=True)
         with open(os.path.join(out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)
-        plot(out, names, pairs, curves, raw)
+        plot(out, stable, pairs, curves, raw)
     return results
 
 
@@ -242,13 +277,17 @@ def plot(out, names, pairs, curves, raw):
 
 def markdown_table(results):
     schemes_ = results["schemes"]
-    first = next(iter(schemes_.values()))
+    first = next(row for row in schemes_.values() if "rdf_pearson" in row)
     pairs, elements = list(first["rdf_pearson"]), list(first["diffusion_1e-5_cm2_per_s"])
     lines = ["| scheme | " + " | ".join(f"RDF r {p}" for p in pairs) + " | " +
              " | ".join(f"D {e} (1e-5 cm2/s)" for e in elements) +
              " | <E_accurate> (meV/atom) | <T> (K) | steps/s | ns/day | speedup |",
              "|---|" + "---:|" * (len(pairs) + len(elements) + 5)]
     for name, row in schemes_.items():
+        if "unstable_after_ps" in row:
+            lines.append(f"| {name} | unstable after {row['unstable_after_ps']:.2f} ps ({row['reason']}) |" +
+                         " |" * (len(pairs) + len(elements) + 4))
+            continue
         lines.append(f"| {name} | " + " | ".join(f"{row['rdf_pearson'][p]:.4f}" for p in pairs) + " | " +
                      " | ".join(f"{row['diffusion_1e-5_cm2_per_s'][e]:.2f}" for e in elements) +
                      f" | {row['mean_energy_meV_per_atom']:.2f} | {row['mean_temperature_K']:.1f} | "

@@ -59,11 +59,18 @@ def case(name):
             full_pos.append(rng.uniform(0, 1.24, 3)); full_el.append("Ar"); full_mass.append(39.9)
         assert len(full_pos) == len(positions) + n_extra
         return np.array(full_pos), full_el, box, particles, full_mass
-    if name == "compressed: more O neighbours than sel":
-        # 0.81x the length: two atoms have 21 O within 4 A, more than the fast model's
-        # sel (20, 40), while no atom has more than sum(sel) = 60 neighbours.  deepmd-kit
-        # must then keep the 20 nearest O, which it does only if the list is distance-sorted.
-        return positions * 0.81, elements, box * 0.81, None, masses
+    if name == "more O neighbours than sel":
+        # An oxygen with 17 O (at distinct distances, 2.5-3.3 A) and no H within 4 A:
+        # more than the fast model's sel for O (16) but fewer than sum(sel).  deepmd-kit
+        # keeps the 16 nearest only if it sorts the row by distance.
+        k = np.arange(17)
+        z = 1 - 2 * (k + 0.5) / 17
+        phi = k * np.pi * (3 - np.sqrt(5))
+        radius = 0.25 + 0.005 * k
+        shell = radius[:, None] * np.stack([np.sqrt(1 - z**2) * np.cos(phi), np.sqrt(1 - z**2) * np.sin(phi), z], 1)
+        pos = np.concatenate([[[0, 0, 0]], shell, [[1.2, 0, 0], [1.2, 0.1, 0]]])
+        el = ["O"] * 18 + ["H", "H"]
+        return pos, el, None, None, [16.0] * 18 + [1.0, 1.0]
     if name == "particle order unlike the type_map":
         perm = np.random.default_rng(11).permutation(len(positions))
         return positions[perm], [elements[i] for i in perm], box, None, [masses[i] for i in perm]
@@ -71,7 +78,7 @@ def case(name):
 
 
 CASES = ["cubic", "triclinic", "box smaller than twice the cutoff", "non-periodic molecule",
-         "DP subset of a larger System", "particle order unlike the type_map", "compressed: more O neighbours than sel"]
+         "DP subset of a larger System", "particle order unlike the type_map", "more O neighbours than sel"]
 
 
 @pytest.mark.parametrize("platform", ["Reference", "CPU"])

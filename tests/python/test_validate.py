@@ -74,3 +74,14 @@ def test_two_models_correlate_below_one():
     pearson = results["fast-only"]["rdf_pearson"]
     assert all(0.5 < r < 1.0 - 1e-6 for r in pearson.values()), pearson
     assert results["accurate-only"]["rdf_pearson"]["O-O"] == pytest.approx(1.0)
+
+
+def test_a_run_that_blows_up_is_reported_and_the_others_go_on():
+    """rRESPA with an 8 fs outer step is far beyond what flexible water allows."""
+    results = validate.validate(ACCURATE, FAST, WATER_PDB, time_ps=0.2, equilibration_ps=0.0, inner_steps=16,
+                                sample_interval_fs=8.0, which=[0, 3], progress=False)
+    rows = results["schemes"]
+    assert "rdf_pearson" in rows["accurate-only"]
+    blown = rows["rRESPA 8/0.5 fs"]
+    assert 0 < blown["unstable_after_ps"] <= 0.2
+    assert "unstable after" in validate.markdown_table(results)

@@ -199,7 +199,8 @@ def validate(accurate, fast, pdb=bundled.WATER_PDB, replicate=1, time_ps=10.0, e
     box = system_data[3]
     r_max = min(1.0, largest_rdf_range(box))
     pairs = element_pairs(elements)
-    results = {"atoms": len(elements), "time_ps": time_ps, "temperature": temperature, "schemes": {}}
+    results = {"atoms": len(elements), "time_ps": time_ps, "equilibration_ps": equilibration_ps,
+               "temperature": temperature, "schemes": {}}
     curves = {}
     for name in names:
         if name in unstable:

@@ -1,9 +1,9 @@
 #include "SwitchingDPEngine.h"
 #include "DPModel.h"
+#include "EngineChecks.h"
 #include "openmm/OpenMMException.h"
 #include <algorithm>
 #include <cmath>
-#include <iostream>
 #include <numeric>
 
 using namespace SwitchingDPPlugin;
@@ -16,9 +16,7 @@ SwitchingDPEngine::SwitchingDPEngine(const std::array<std::string, 2>& contents,
         models{std::make_unique<DPModel>(contents[0], labels[0]), std::make_unique<DPModel>(contents[1], labels[1])},
         particles(particles), periodic(periodic), units(units),
         neighbors(largestCutoff(models), units.toModelLength(skinNm)) {
-    if (typeNames.size() != particles.size())
-        throw OpenMMException("SwitchingDPForce: " + std::to_string(typeNames.size()) + " type names for " +
-                std::to_string(particles.size()) + " DP particles");
+    checkOneTypePerParticle(typeNames.size(), particles.size());
     for (int m = 0; m < 2; m++)
         localTypes[m] = models[m]->getInfo().typeIndices(typeNames, modelRole(m), labels[m]);
 }
@@ -36,8 +34,7 @@ const DPResult& SwitchingDPEngine::evaluate(int model, const std::vector<Vec3>& 
     for (int i = 0; i < n; i++) {
         const Vec3& r = allPositions[particles[i]];
         if (!std::isfinite(r[0]) || !std::isfinite(r[1]) || !std::isfinite(r[2]))
-            throw OpenMMException("SwitchingDPForce: particle " + std::to_string(particles[i]) +
-                    " has a non-finite position (NaN or infinity); the simulation has probably blown up");
+            throwNonFinitePosition(particles[i]);
         for (int k = 0; k < 3; k++)
             key[3*i+k] = r[k];
     }
@@ -130,11 +127,7 @@ bool SwitchingDPEngine::selExceeded(int model, const std::vector<long long>& nli
         for (size_t t = 0; t < count.size(); t++)
             if (count[t] > info.sel[t]) {
                 if (!warnedSel[model])
-                    std::cerr << "SwitchingDPForce warning: particle " << particles[i] << " has " << count[t]
-                              << " neighbours of type '" << info.typeMap[t] << "' within the " << modelRole(model)
-                              << " model's cutoff, more than its sel (" << info.sel[t]
-                              << "); the model keeps only the nearest. Retrain with a larger sel if this persists."
-                              << std::endl;
+                    warnSelExceeded(info, model, particles[i], count[t], (int) t);
                 warnedSel[model] = true;
                 return true;
             }

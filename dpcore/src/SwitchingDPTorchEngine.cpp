@@ -1,8 +1,8 @@
 #include "SwitchingDPTorchEngine.h"
 #include "DPModel.h"
+#include "EngineChecks.h"
 #include "openmm/OpenMMException.h"
 #include <algorithm>
-#include <iostream>
 #include <numeric>
 
 using namespace SwitchingDPPlugin;
@@ -17,9 +17,7 @@ SwitchingDPTorchEngine::SwitchingDPTorchEngine(const std::array<std::string, 2>&
         models{std::make_unique<DPModel>(contents[0], labels[0]), std::make_unique<DPModel>(contents[1], labels[1])},
         particles(particles), periodic(periodic), device(device), units(units),
         neighbors(largestCutoff(models), units.toModelLength(skinNm)) {
-    if (typeNames.size() != particles.size())
-        throw OpenMMException("SwitchingDPForce: " + std::to_string(typeNames.size()) + " type names for " +
-                std::to_string(particles.size()) + " DP particles");
+    checkOneTypePerParticle(typeNames.size(), particles.size());
     for (int m = 0; m < 2; m++) {
         std::vector<long long> indices = models[m]->getInfo().typeIndices(typeNames, modelRole(m), labels[m]);
         localTypes[m] = torch::tensor(std::vector<int64_t>(indices.begin(), indices.end()), torch::kInt64).to(device);
@@ -88,8 +86,7 @@ void SwitchingDPTorchEngine::checkFinite(const Tensor& positions) const {
     if (!bad.any().item<bool>())
         return;
     int64_t i = bad.nonzero()[0][0].item<int64_t>();
-    throw OpenMMException("SwitchingDPForce: particle " + std::to_string(particles[i]) +
-            " has a non-finite position (NaN or infinity); the simulation has probably blown up");
+    throwNonFinitePosition(particles[i]);
 }
 
 void SwitchingDPTorchEngine::checkSelLimits(int model, const Tensor& nlist, const Tensor& extendedTypes) {
@@ -108,9 +105,6 @@ void SwitchingDPTorchEngine::checkSelLimits(int model, const Tensor& nlist, cons
         return;
     Tensor first = over.nonzero()[0].cpu();
     int64_t i = first[0].item<int64_t>(), t = first[1].item<int64_t>();
-    std::cerr << "SwitchingDPForce warning: particle " << particles[i] << " has " << counts[i][t].item<int64_t>()
-              << " neighbours of type '" << info.typeMap[t] << "' within the " << modelRole(model)
-              << " model's cutoff, more than its sel (" << info.sel[t]
-              << "); the model keeps only the nearest. Retrain with a larger sel if this persists." << std::endl;
+    warnSelExceeded(info, model, particles[i], counts[i][t].item<int64_t>(), (int) t);
     warnedSel[model] = true;
 }

@@ -24,7 +24,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from train import run, test_model  # noqa: E402
+from train import DATA_ROOTS, run, test_model  # noqa: E402
 
 
 def smallest_distance(data_roots):
@@ -60,7 +60,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--name", default="water_4A")
     parser.add_argument("--step", type=float, default=0.02, help="dp compress table step")
-    parser.add_argument("--data", nargs="+", default=[os.path.join(HERE, "data"), os.path.join(HERE, "data_450K")])
+    parser.add_argument("--data", nargs="+", default=DATA_ROOTS, help="the model's training data roots")
     args = parser.parse_args()
     work = os.path.join(HERE, "work", args.name)
     dp = os.path.join(os.path.dirname(sys.executable), "dp")

@@ -1,15 +1,16 @@
 """Train, freeze and test one small se_e2_a Deep Potential for the bundled water.
 
     python train.py --rcut 6.0 --steps 30000 --name water_6A
-    python train.py --rcut 4.0 --steps 30000 --name water_4A
+    python train.py --rcut 4.0 --sel 16 32 --steps 30000 --name water_4A
 
-Needs the data written by generate_data.py: data/ (MD at 330 K) and data_450K/ (MD
-at 450 K, for more stretched bonds and close contacts).  Every --data root's
+Needs the data written by generate_data.py: data/ (MD at 330 K), data_450K/ (MD at
+450 K) and data_contacts/ (displaced molecules: close contacts).  Every --data root's
 training/ system is trained on; the first root's validation/ gives the held-out errors.
 Runs deepmd-kit's PyTorch backend (`dp --pt`) in work/<name>/, then writes
 <name>.pth next to this script and <name>.test.txt with the held-out errors.
-Pass --init-frz-model to continue from a frozen model, --residual-of to train on
-the labels minus another model's predictions (the co-trained pair of Fu et al.).
+--restart continues a checkpoint's run, --init-model starts a new schedule from a
+checkpoint's weights (both need the same sel); train_residual.py trains on the labels
+minus another model's predictions (the co-trained pair of Fu et al.).
 """
 import argparse
 import json
@@ -22,8 +23,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Neighbours per type (O, H) kept by the descriptor: about 1.5x the count at
 # liquid density (0.0334 molecules/A^3) inside the cutoff sphere.
-# The 4 A model once had [16, 32]; 33 H neighbours were seen in MD, so it has headroom now.
+# The bundled 4 A model keeps [16, 32] (it was continued from a [16, 32] checkpoint);
+# 17 O and 33 H neighbours occur in MD, so new 4 A models get headroom.
 DEFAULT_SEL = {4.0: [20, 40], 5.0: [28, 56], 6.0: [46, 92]}
+
+# The data sets the bundled models were trained on (generate_data.py), also the
+# default of train_residual.py and make_fast_levers.py.
+DATA_ROOTS = [os.path.join(HERE, d) for d in ("data", "data_450K", "data_contacts")]
 
 
 def model_input(rcut, sel, steps, seed, training_systems, validation, precision):
@@ -61,13 +67,12 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--precision", default="float64", choices=["float64", "float32"])
     parser.add_argument("--name", required=True)
-    parser.add_argument("--data", nargs="+",
-                        default=[os.path.join(HERE, d) for d in ("data", "data_450K", "data_contacts")],
-                        help="data roots written by generate_data.py")
+    parser.add_argument("--data", nargs="+", default=DATA_ROOTS, help="data roots written by generate_data.py")
     parser.add_argument("--test-only", action="store_true", help="only measure the held-out errors of <name>.pth")
-    parser.add_argument("--restart", help="continue from this checkpoint (e.g. work/NAME/model.ckpt.pt); "
-                        "the learning-rate schedule follows the new --steps")
-    parser.add_argument("--init-model", help="start from this checkpoint's weights with a fresh schedule")
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument("--restart", help="continue from this checkpoint (e.g. work/NAME/model.ckpt.pt); "
+                       "the learning-rate schedule follows the new --steps")
+    start.add_argument("--init-model", help="start from this checkpoint's weights with a fresh schedule")
     args = parser.parse_args()
 
     sel = args.sel or DEFAULT_SEL[args.rcut]
@@ -80,10 +85,12 @@ def main():
     env_dp = shutil.which("dp") or os.path.join(os.path.dirname(sys.executable), "dp")
     log = os.path.join(work, "train.log")
     if not args.test_only:
-        restart = ["--restart", os.path.abspath(args.restart)] if args.restart else []
-        if args.init_model:
-            restart = ["--init-model", os.path.abspath(args.init_model)]
-        run([env_dp, "--pt", "train", "--skip-neighbor-stat", *restart, "input.json"], work, log)
+        start = []
+        if args.restart:
+            start = ["--restart", os.path.abspath(args.restart)]
+        elif args.init_model:
+            start = ["--init-model", os.path.abspath(args.init_model)]
+        run([env_dp, "--pt", "train", "--skip-neighbor-stat", *start, "input.json"], work, log)
         run([env_dp, "--pt", "freeze", "-o", "frozen.pth"], work, log)
         shutil.copy(os.path.join(work, "frozen.pth"), os.path.join(HERE, args.name + ".pth"))
     # Held-out errors of the bundled model, kept next to it.

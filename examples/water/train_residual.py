@@ -21,6 +21,8 @@ import sys
 
 import numpy as np
 
+from train import DATA_ROOTS
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -54,7 +56,7 @@ def main():
     parser.add_argument("--rcut", type=float, default=6.0)
     parser.add_argument("--steps", type=int, default=20000)
     parser.add_argument("--name", default="water_6A_residual")
-    parser.add_argument("--data", nargs="+", default=[os.path.join(HERE, d) for d in ("data", "data_450K", "data_contacts")],
+    parser.add_argument("--data", nargs="+", default=DATA_ROOTS,
                         help="data roots written by generate_data.py (as for train.py)")
     parser.add_argument("--restart", help="continue from this checkpoint (residual labels are not recomputed)")
     args = parser.parse_args()

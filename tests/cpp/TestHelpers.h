@@ -79,6 +79,24 @@ inline std::vector<std::pair<int, double>> bruteForceNeighbors(const std::vector
     return out;
 }
 
+/** A box (9 numbers, rows = vectors; empty: not periodic), a cutoff and an atom count. */
+struct NeighborListCase {
+    const char* label;
+    std::vector<double> box;
+    double cutoff;
+    int numAtoms;
+};
+
+/** The boxes both neighbour lists are checked on (lengths in A). */
+inline std::vector<NeighborListCase> neighborListCases() {
+    return {
+        {"cubic", {12.4, 0, 0, 0, 12.4, 0, 0, 0, 12.4}, 6.0, 120},
+        {"triclinic", {12.0, 0, 0, 3.0, 11.0, 0, -2.5, 4.0, 10.0}, 5.0, 120},
+        {"smaller than the cutoff", {4.0, 0, 0, 1.0, 4.5, 0, 0.5, -1.5, 5.0}, 6.0, 10},
+        {"non-periodic", {}, 6.0, 80},
+    };
+}
+
 } // namespace TestHelpers
 
 #endif

@@ -86,16 +86,9 @@ int main() {
         torch::manual_seed(3);
         std::mt19937 rng(7);
         std::uniform_real_distribution<double> uniform(-1.0, 1.0);
-        struct Case { const char* label; std::vector<double> box; double cutoff; int n; };
-        std::vector<Case> cases = {
-            {"cubic", {12.4, 0, 0, 0, 12.4, 0, 0, 0, 12.4}, 6.0, 120},
-            {"triclinic", {12.0, 0, 0, 3.0, 11.0, 0, -2.5, 4.0, 10.0}, 5.0, 120},
-            {"smaller than twice the cutoff", {4.0, 0, 0, 1.0, 4.5, 0, 0.5, -1.5, 5.0}, 6.0, 10},
-            {"non-periodic", {}, 6.0, 80},
-        };
         const double skin = 1.0;
-        for (const Case& c : cases) {
-            std::vector<double> pos(3*c.n);
+        for (const NeighborListCase& c : neighborListCases()) {
+            std::vector<double> pos(3*c.numAtoms);
             for (double& x : pos)
                 x = 15.0 * uniform(rng);  // outside the box too: unwrapped coordinates
             const double* box = c.box.empty() ? nullptr : c.box.data();

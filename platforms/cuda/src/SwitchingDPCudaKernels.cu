@@ -10,15 +10,19 @@ int numBlocks(int numAtoms) {
     return (numAtoms + BLOCK_SIZE - 1) / BLOCK_SIZE;
 }
 
-// One thread per OpenMM slot; slots holding particles that are not DP particles are skipped.
+// One thread per OpenMM slot: the DP particle (index into our tensors) that OpenMM's
+// reordering put in this thread's slot, or -1 for a slot past the atoms or holding
+// a particle that is not a DP particle.
+__device__ int dpParticleInSlot(int slot, const int* atomIndex, const int* dpIndex, int numAtoms) {
+    return slot < numAtoms ? dpIndex[atomIndex[slot]] : -1;
+}
+
 template <class Real4>
 __global__ void copyPositionsKernel(const Real4* __restrict__ posq, const Real4* __restrict__ correction,
                                     const int* __restrict__ atomIndex, const int* __restrict__ dpIndex,
                                     int numAtoms, double* __restrict__ positions) {
     int slot = blockIdx.x*blockDim.x + threadIdx.x;
-    if (slot >= numAtoms)
-        return;
-    int k = dpIndex[atomIndex[slot]];
+    int k = dpParticleInSlot(slot, atomIndex, dpIndex, numAtoms);
     if (k < 0)
         return;
     Real4 p = posq[slot];
@@ -41,9 +45,7 @@ __global__ void addForcesKernel(const double* __restrict__ forces, double scale,
                                 const int* __restrict__ dpIndex, int numAtoms, int paddedNumAtoms,
                                 unsigned long long* __restrict__ forceBuffer) {
     int slot = blockIdx.x*blockDim.x + threadIdx.x;
-    if (slot >= numAtoms)
-        return;
-    int k = dpIndex[atomIndex[slot]];
+    int k = dpParticleInSlot(slot, atomIndex, dpIndex, numAtoms);
     if (k < 0)
         return;
     for (int d = 0; d < 3; d++) {

@@ -204,5 +204,12 @@ def main(argv=None):
     return results
 
 
+def command(argv=None):
+    """The console script: main() returns its results for Python callers, which the
+    script must not hand to sys.exit (that prints them and exits with status 1)."""
+    main(argv)
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    command()

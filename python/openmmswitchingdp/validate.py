@@ -113,16 +113,18 @@ def run_scheme(name, scheme, system_data, args, evaluate_accurate, progress):
         return 2 * state.getKineticEnergy()._value / (3 * atoms * BOLTZMANN_KJ_PER_MOL_K)
 
     def advance(steps):
-        """Integrate, turning a blow-up into Unstable (the run is stopped, the others go on)."""
+        """Integrate and return the State after it (positions, energy), turning a
+        blow-up into Unstable (the run is stopped, the others go on)."""
         try:
             integrator.step(steps)
         except Exception as error:   # the plugin reports non-finite positions
             bar.close()
             raise Unstable(context.getState().getTime()._value, str(error).splitlines()[0][:120])
-        state = context.getState(getEnergy=True)
+        state = context.getState(getPositions=True, getEnergy=True)
         if temperature_of(state) > BLOW_UP_TEMPERATURE_FACTOR * args.temperature:
             bar.close()
             raise Unstable(state.getTime()._value, f"temperature {temperature_of(state):.0f} K")
+        return state
 
     for done in range(0, equilibration, 100):
         advance(min(100, equilibration - done))
@@ -141,10 +143,9 @@ def run_scheme(name, scheme, system_data, args, evaluate_accurate, progress):
     elapsed = 0.0
     for _ in range(samples):
         start = time.perf_counter()
-        advance(per_sample)
+        state = advance(per_sample)
         elapsed += time.perf_counter() - start
         bar.update(per_sample)
-        state = context.getState(getPositions=True, getEnergy=True)
         times.append(state.getTime()._value)
         positions = state.getPositions(asNumpy=True)
         xyz.append(positions._value)
@@ -232,36 +233,38 @@ def validate(accurate, fast, pdb=bundled.WATER_PDB, replicate=1, time_ps=10.0, e
     return results
 
 
+def plot_panels(out, filename, keys, names, curve, title, xlabel, ylabel):
+    """One panel per key (an element pair or an element), one line per scheme;
+    curve(name, key) gives the (x, y) to draw."""
+    import matplotlib.pyplot as plt
+    figure, axes = plt.subplots(1, len(keys), figsize=(4.5 * len(keys), 3.5), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        for name in names:
+            ax.plot(*curve(name, key), label=name)
+        ax.set_title(title(key))
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+    axes[0][0].legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(os.path.join(out, filename), dpi=120)
+    plt.close(figure)
+
+
 def plot(out, names, pairs, curves, raw):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    figure, axes = plt.subplots(1, len(pairs), figsize=(4.5 * len(pairs), 3.5), squeeze=False)
-    for ax, pair in zip(axes[0], pairs):
-        for name in names:
-            r, g = curves[name][pair]
-            ax.plot(r * 10, g, label=name)
-        ax.set_title("-".join(pair))
-        ax.set_xlabel("r (A)")
-        ax.set_ylabel("g(r)")
-    axes[0][0].legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(os.path.join(out, "rdf.png"), dpi=120)
-    plt.close(figure)
 
-    elements = list(raw[names[0]]["msd"])
-    figure, axes = plt.subplots(1, len(elements), figsize=(4.5 * len(elements), 3.5), squeeze=False)
-    for ax, element in zip(axes[0], elements):
-        for name in names:
-            lag, msd = raw[name]["msd"][element]
-            ax.plot(lag, msd * 100, label=name)
-        ax.set_title(f"MSD of {element}")
-        ax.set_xlabel("lag (ps)")
-        ax.set_ylabel("MSD (A^2)")
-    axes[0][0].legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(os.path.join(out, "msd.png"), dpi=120)
-    plt.close(figure)
+    def rdf_curve(name, pair):
+        r, g = curves[name][pair]
+        return r * 10, g
+
+    def msd_curve(name, element):
+        lag, msd = raw[name]["msd"][element]
+        return lag, msd * 100
+    plot_panels(out, "rdf.png", pairs, names, rdf_curve, "-".join, "r (A)", "g(r)")
+    plot_panels(out, "msd.png", list(raw[names[0]]["msd"]), names, msd_curve, lambda e: f"MSD of {e}",
+                "lag (ps)", "MSD (A^2)")
 
     figure, ax = plt.subplots(figsize=(6, 3.5))
     for name in names:
@@ -344,5 +347,12 @@ def main(argv=None):
     return results
 
 
+def command(argv=None):
+    """The console script: main() returns its results for Python callers, which the
+    script must not hand to sys.exit (that prints them and exits with status 1)."""
+    main(argv)
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    command()

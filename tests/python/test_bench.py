@@ -1,5 +1,9 @@
 """The bench command runs end to end on a tiny system (no timing is asserted: the
 figures only have to be well formed and consistent with each other)."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -38,3 +42,11 @@ def test_pythonforce_baseline_gives_deepmd_forces():
     energies = [c.getState(getEnergy=True).getPotentialEnergy()._value for c in (plugin, baseline)]
     assert energies[1] == pytest.approx(energies[0], rel=1e-8)
     assert np.abs(forces[1] - forces[0]).max() <= 1e-8 * np.abs(forces[0]).max()
+
+
+def test_the_console_script_exits_with_status_0():
+    script = os.path.join(os.path.dirname(sys.executable), "switchingdp-bench")
+    done = subprocess.run([script, "--replicate", "1", "--steps", "8", "--rounds", "1", "--warmup", "1",
+                           "--no-baseline", "--pdb", WATER_PDB], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "| alternating 1:3 |" in done.stdout

@@ -1,5 +1,10 @@
 """The validate tool: RDFs against an independent calculation, and its Pearson
 correlations on short runs (1 for a model against itself, below 1 for two models)."""
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -85,3 +90,15 @@ def test_a_run_that_blows_up_is_reported_and_the_others_go_on():
     blown = rows["rRESPA 8/0.5 fs"]
     assert 0 < blown["unstable_after_ps"] <= 0.2
     assert "unstable after" in validate.markdown_table(results)
+
+
+def test_the_console_script_writes_its_outputs_and_exits_with_status_0(tmp_path):
+    script = os.path.join(os.path.dirname(sys.executable), "switchingdp-validate")
+    done = subprocess.run([script, "--accurate", FAST, "--fast", FAST, "--pdb", WATER_PDB, "--time", "0.2",
+                           "--equilibration", "0", "--inner-steps", "2", "--out", str(tmp_path), "--no-progress"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name in ("rdf.png", "msd.png", "energy.png", "results.json"):
+        assert (tmp_path / name).stat().st_size > 0
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["schemes"]["fast-only"]["rdf_pearson"]["O-O"] == pytest.approx(1.0, abs=1e-12)

@@ -79,6 +79,8 @@ def make_context(scheme, system_data, platform, seed=1, temperature=330.0):
     if scheme.get("inner"):
         force.setMode(SwitchingDPForce.MultipleTimeStep)
         force.setSlowForceGroup(SLOW_GROUP)
+        if scheme.get("residual"):
+            force.setSlowTerm(SwitchingDPForce.Residual)
         integrator = MTSLangevinIntegrator(temperature, 1.0, scheme["dt"], [(SLOW_GROUP, 1), (0, scheme["inner"])])
     else:
         integrator = mm.LangevinMiddleIntegrator(temperature, 1.0, scheme["dt"])
@@ -98,11 +100,12 @@ def timed_steps_per_second(context, steps):
     return steps / (time.perf_counter() - start)
 
 
-def schemes(accurate, fast, interval, inner, dt_fs, baseline=False, other_fast=()):
+def schemes(accurate, fast, interval, inner, dt_fs, baseline=False, other_fast=(), residual=None):
     """The runs to compare, by name; accurate-only first (the reference).  Each
     switching run names the fast-only run that times its fast model ("fast_run").
     other_fast: more fast models (e.g. a compressed float32 one), each with its own
-    fast-only and alternating runs."""
+    fast-only and alternating runs.  residual: a model co-trained with `fast` (Fu et al.),
+    run as rRESPA with E = E_fast + E_residual."""
     dt = dt_fs * 1e-3
     runs = {"accurate-only": dict(kind="accurate", accurate=accurate, fast=fast, interval=1, dt=dt)}
     for i, model in enumerate([fast, *other_fast]):
@@ -114,6 +117,9 @@ def schemes(accurate, fast, interval, inner, dt_fs, baseline=False, other_fast=(
         if i == 0:
             runs[f"rRESPA {dt_fs * inner:g}/{dt_fs:g} fs"] = dict(kind="mts", accurate=accurate, fast=fast,
                                                                   inner=inner, dt=dt * inner, fast_run="fast-only")
+    if residual:
+        runs[f"rRESPA {dt_fs * inner:g}/{dt_fs:g} fs, co-trained residual"] = dict(
+            kind="mts", accurate=residual, fast=fast, residual=True, inner=inner, dt=dt * inner, fast_run="fast-only")
     if baseline:
         runs["accurate, PythonForce + DeepPot"] = dict(kind="baseline", accurate=accurate, python_force=True, dt=dt)
     return runs
@@ -130,6 +136,8 @@ def ideal_speedup(scheme, speed):
     if scheme["kind"] == "alternating":
         n = scheme["interval"]
         return n / (1 + (n - 1) * r)
+    # rRESPA: one slow evaluation per k fast ones.  A residual model is costed as the
+    # accurate model (the bundled one has the same cutoff, sel and network sizes).
     k = scheme["inner"]
     return k / (1 + k * r)
 
@@ -141,7 +149,7 @@ def measure(args, copies):
     machine that slows down or speeds up during the run affects all of them alike."""
     system_data = replicated_system(args.pdb, copies)
     runs = schemes(args.accurate, args.fast, args.interval, args.inner_steps, args.timestep, args.baseline,
-                   args.other_fast)
+                   args.other_fast, args.residual)
     steps = max(4 * args.inner_steps, args.steps // copies**3)
     contexts = {name: make_context(scheme, system_data, args.platform) for name, scheme in runs.items()}
     # Every round starts from the state after the warm-up, so all rounds time the same
@@ -184,6 +192,8 @@ def main(argv=None):
     parser.add_argument("--platform", default="CPU")
     parser.add_argument("--other-fast", nargs="+", default=[], metavar="MODEL",
                         help="more fast models to compare (e.g. a compressed float32 one)")
+    parser.add_argument("--residual", metavar="MODEL",
+                        help="also time rRESPA with this residual model co-trained with --fast (Fu et al.)")
     parser.add_argument("--no-baseline", dest="baseline", action="store_false",
                         help="skip the PythonForce + DeepPot baseline (it needs deepmd-kit)")
     args = parser.parse_args(argv)

@@ -93,10 +93,62 @@ def accurate_energy_evaluator(accurate, system_data, platform):
     return energy
 
 
-def run_scheme(name, scheme, system_data, args, evaluate_accurate, progress):
-    """Sampled frames, energies, temperatures and speed of one NVT run."""
+def temperature_of(state, atoms):
+    return 2 * state.getKineticEnergy()._value / (3 * atoms * BOLTZMANN_KJ_PER_MOL_K)
+
+
+def stepper(context, temperature, bar):
+    """advance(steps): integrate and return the State after it (positions, velocities,
+    energy), turning a blow-up into Unstable (the run is stopped, the others go on)."""
+    atoms = context.getSystem().getNumParticles()
+
+    def advance(steps):
+        try:
+            context.getIntegrator().step(steps)
+        except Exception as error:   # the plugin reports non-finite positions
+            bar.close()
+            raise Unstable(context.getState().getTime()._value, str(error).splitlines()[0][:120])
+        state = context.getState(getPositions=True, getVelocities=True, getEnergy=True)
+        if temperature_of(state, atoms) > BLOW_UP_TEMPERATURE_FACTOR * temperature:
+            bar.close()
+            raise Unstable(state.getTime()._value, f"temperature {temperature_of(state, atoms):.0f} K")
+        return state
+    return advance
+
+
+def run_steps(advance, bar, steps, chunk=100):
+    """advance() in chunks, updating the progress bar; returns the last State (None for no steps)."""
+    state = None
+    for done in range(0, steps, chunk):
+        state = advance(min(chunk, steps - done))
+        bar.update(min(chunk, steps - done))
+    return state
+
+
+def shared_start(scheme, system_data, args, progress):
+    """Positions and velocities after args.equilibration ps of accurate-only NVT: every
+    scheme starts from them, so none spends its run relaxing from the input structure."""
+    context = make_context(scheme, system_data, args.platform, seed=args.seed, temperature=args.temperature)
+    steps = int(round(args.equilibration * 1000 / (scheme["dt"] * 1e3)))
+    bar = progress(total=steps, desc="equilibration (accurate)", unit="step")
+    try:
+        state = run_steps(stepper(context, args.temperature, bar), bar, steps)
+    except Unstable as blowup:
+        raise RuntimeError(f"the accurate-only equilibration is {blowup}") from None
+    bar.close()
+    if state is None:
+        return None
+    return state.getPositions(), state.getVelocities()
+
+
+def run_scheme(name, scheme, system_data, args, evaluate_accurate, progress, start=None):
+    """Sampled frames, energies, temperatures and speed of one NVT run, from `start`
+    (positions, velocities) when given."""
     import openmm.unit as u
     context = make_context(scheme, system_data, args.platform, seed=args.seed, temperature=args.temperature)
+    if start is not None:
+        context.setPositions(start[0])
+        context.setVelocities(start[1])
     integrator = context.getIntegrator()
     inner = scheme.get("inner", 1)
     outer_fs = scheme["dt"] * 1e3
@@ -104,31 +156,12 @@ def run_scheme(name, scheme, system_data, args, evaluate_accurate, progress):
     if per_sample < 1 or abs(per_sample * outer_fs - args.sample_interval) > 1e-6:
         raise ValueError(f"{name}: --sample-interval {args.sample_interval} fs is not a multiple of its "
                          f"{outer_fs:g} fs step")
-    equilibration = int(round(args.equilibration * 1000 / outer_fs))
+    equilibration = int(round(args.scheme_equilibration * 1000 / outer_fs))
     samples = int(round(args.time * 1000 / args.sample_interval))
     atoms = context.getSystem().getNumParticles()
     bar = progress(total=equilibration + samples * per_sample, desc=name, unit="step")
-
-    def temperature_of(state):
-        return 2 * state.getKineticEnergy()._value / (3 * atoms * BOLTZMANN_KJ_PER_MOL_K)
-
-    def advance(steps):
-        """Integrate and return the State after it (positions, energy), turning a
-        blow-up into Unstable (the run is stopped, the others go on)."""
-        try:
-            integrator.step(steps)
-        except Exception as error:   # the plugin reports non-finite positions
-            bar.close()
-            raise Unstable(context.getState().getTime()._value, str(error).splitlines()[0][:120])
-        state = context.getState(getPositions=True, getEnergy=True)
-        if temperature_of(state) > BLOW_UP_TEMPERATURE_FACTOR * args.temperature:
-            bar.close()
-            raise Unstable(state.getTime()._value, f"temperature {temperature_of(state):.0f} K")
-        return state
-
-    for done in range(0, equilibration, 100):
-        advance(min(100, equilibration - done))
-        bar.update(min(100, equilibration - done))
+    advance = stepper(context, args.temperature, bar)
+    run_steps(advance, bar, equilibration)
 
     # The step-by-step energy the force reports: the switching cycle of alternation.
     cycle_steps = max(1, CYCLE_WINDOW_STEPS // inner)
@@ -150,7 +183,7 @@ def run_scheme(name, scheme, system_data, args, evaluate_accurate, progress):
         positions = state.getPositions(asNumpy=True)
         xyz.append(positions._value)
         boxes.append(np.array(state.getPeriodicBoxVectors()._value))
-        temperatures.append(temperature_of(state))
+        temperatures.append(temperature_of(state, atoms))
         energies.append(evaluate_accurate(positions) / atoms)
     bar.close()
     steps_per_second = samples * per_sample / elapsed
@@ -160,14 +193,18 @@ def run_scheme(name, scheme, system_data, args, evaluate_accurate, progress):
 
 
 def validate(accurate, fast, pdb=bundled.WATER_PDB, replicate=1, time_ps=10.0, equilibration_ps=1.0,
-             temperature=330.0, timestep_fs=0.5, interval=4, inner_steps=4, sample_interval_fs=10.0,
-             platform="CPU", seed=1, rdf_bin_width=0.005, out=None, which=None, progress=True, other_fast=()):
+             scheme_equilibration_ps=0.5, temperature=330.0, timestep_fs=0.5, interval=4, inner_steps=4,
+             sample_interval_fs=10.0, platform="CPU", seed=1, rdf_bin_width=0.005, out=None, which=None,
+             progress=True, other_fast=()):
     """Run the schemes and compare them with accurate-only; returns a dict of results
     (per scheme: rdf_pearson per pair, diffusion per element, energy, temperature, speed).
+    Every scheme starts from the state after equilibration_ps of accurate-only NVT and
+    then equilibrates scheme_equilibration_ps under its own dynamics before sampling.
     `which` picks schemes by position: 0 accurate-only, 1 fast-only, 2 alternating, 3 rRESPA,
     then fast-only and alternating for each of `other_fast` (more fast models).
     Writes plots and results.json to `out` if given."""
-    args = argparse.Namespace(time=time_ps, equilibration=equilibration_ps, temperature=temperature,
+    args = argparse.Namespace(time=time_ps, equilibration=equilibration_ps,
+                              scheme_equilibration=scheme_equilibration_ps, temperature=temperature,
                               sample_interval=sample_interval_fs, platform=platform, seed=seed)
     system_data = replicated_system(pdb, replicate)
     elements = system_data[1]
@@ -187,10 +224,11 @@ def validate(accurate, fast, pdb=bundled.WATER_PDB, replicate=1, time_ps=10.0, e
                     pass
             return Silent()
     evaluate_accurate = accurate_energy_evaluator(accurate, system_data, platform)
+    start = shared_start(runs["accurate-only"], system_data, args, progress_bar)
     raw, unstable = {}, {}
     for name in names:
         try:
-            raw[name] = run_scheme(name, runs[name], system_data, args, evaluate_accurate, progress_bar)
+            raw[name] = run_scheme(name, runs[name], system_data, args, evaluate_accurate, progress_bar, start)
         except Unstable as blowup:
             if name == names[0]:
                 raise RuntimeError(f"the reference run ({name}) is {blowup}; nothing to compare with") from None
@@ -201,7 +239,7 @@ def validate(accurate, fast, pdb=bundled.WATER_PDB, replicate=1, time_ps=10.0, e
     r_max = min(1.0, largest_rdf_range(box))
     pairs = element_pairs(elements)
     results = {"atoms": len(elements), "time_ps": time_ps, "equilibration_ps": equilibration_ps,
-               "temperature": temperature, "schemes": {}}
+               "scheme_equilibration_ps": scheme_equilibration_ps, "temperature": temperature, "schemes": {}}
     curves = {}
     for name in names:
         if name in unstable:
@@ -307,7 +345,10 @@ def build_parser():
     parser.add_argument("--pdb", default=bundled.WATER_PDB)
     parser.add_argument("--replicate", type=int, default=1, help="tile the PDB box n x n x n times")
     parser.add_argument("--time", type=float, default=10.0, help="ps of sampled NVT per scheme")
-    parser.add_argument("--equilibration", type=float, default=1.0, help="ps of NVT before sampling")
+    parser.add_argument("--equilibration", type=float, default=1.0,
+                        help="ps of accurate-only NVT from the PDB; every scheme starts from its end state")
+    parser.add_argument("--scheme-equilibration", type=float, default=0.5,
+                        help="ps each scheme then runs under its own dynamics before sampling")
     parser.add_argument("--temperature", type=float, default=330.0, help="K")
     parser.add_argument("--timestep", type=float, default=0.5, help="inner time step, fs")
     parser.add_argument("--interval", type=int, default=4, help="alternation: accurate on 1 step in this many")
@@ -331,17 +372,18 @@ def main(argv=None):
     if min(args.replicate, args.interval, args.inner_steps) < 1:
         parser.error("--replicate, --interval and --inner-steps must be at least 1")
     if not (args.time > 0 and args.timestep > 0 and args.sample_interval > 0 and args.temperature > 0
-            and args.equilibration >= 0):
+            and args.equilibration >= 0 and args.scheme_equilibration >= 0):
         parser.error("--time, --timestep, --sample-interval and --temperature must be positive, "
-                     "--equilibration not negative")
+                     "--equilibration and --scheme-equilibration not negative")
     if args.time * 1000 < 20 * args.sample_interval:
         parser.error("--time must cover at least 20 sampled frames for the MSD fit")
     results = validate(args.accurate, args.fast, args.pdb, args.replicate, args.time, args.equilibration,
-                       args.temperature, args.timestep, args.interval, args.inner_steps, args.sample_interval,
-                       args.platform, args.seed, out=args.out, progress=not args.no_progress,
+                       args.scheme_equilibration, args.temperature, args.timestep, args.interval, args.inner_steps,
+                       args.sample_interval, args.platform, args.seed, out=args.out, progress=not args.no_progress,
                        other_fast=args.other_fast)
     print(f"\n{results['atoms']} atoms, {args.time:g} ps NVT at {args.temperature:g} K per scheme "
-          f"(after {args.equilibration:g} ps); RDF Pearson r against accurate-only")
+          f"(after {args.equilibration:g} ps accurate-only and {args.scheme_equilibration:g} ps its own); "
+          "RDF Pearson r against accurate-only")
     print(markdown_table(results))
     print(f"plots and results.json in {args.out}")
     return results

@@ -56,13 +56,14 @@ def test_diffusion_coefficient_of_uniform_motion_is_zero_and_of_a_random_walk_is
     assert abs(validate.diffusion_coefficient(times, drift)[0]) < 1e-9   # centre-of-mass motion removed
 
 
-def short(accurate, fast):
-    return validate.validate(accurate, fast, WATER_PDB, time_ps=0.2, equilibration_ps=0.0, which=[0, 1],
-                             progress=False)
+def short(accurate, fast, equilibration_ps=0.0):
+    return validate.validate(accurate, fast, WATER_PDB, time_ps=0.2, equilibration_ps=equilibration_ps,
+                             scheme_equilibration_ps=0.0, which=[0, 1], progress=False)
 
 
 def test_a_model_against_itself_correlates_exactly():
-    results = short(ACCURATE, ACCURATE)["schemes"]
+    """Both runs start from the same shared equilibrated state with the same seed."""
+    results = short(ACCURATE, ACCURATE, equilibration_ps=0.02)["schemes"]
     assert set(results) == {"accurate-only", "fast-only"}
     same = results["fast-only"]
     assert set(same["rdf_pearson"]) == {"O-O", "O-H", "H-H"}
@@ -83,7 +84,8 @@ def test_two_models_correlate_below_one():
 
 def test_a_run_that_blows_up_is_reported_and_the_others_go_on():
     """rRESPA with an 8 fs outer step is far beyond what flexible water allows."""
-    results = validate.validate(ACCURATE, FAST, WATER_PDB, time_ps=0.2, equilibration_ps=0.0, inner_steps=16,
+    results = validate.validate(ACCURATE, FAST, WATER_PDB, time_ps=0.2, equilibration_ps=0.0,
+                                scheme_equilibration_ps=0.0, inner_steps=16,
                                 sample_interval_fs=8.0, which=[0, 3], progress=False)
     rows = results["schemes"]
     assert "rdf_pearson" in rows["accurate-only"]
@@ -95,7 +97,7 @@ def test_a_run_that_blows_up_is_reported_and_the_others_go_on():
 def test_the_console_script_writes_its_outputs_and_exits_with_status_0(tmp_path):
     script = os.path.join(os.path.dirname(sys.executable), "switchingdp-validate")
     done = subprocess.run([script, "--accurate", FAST, "--fast", FAST, "--pdb", WATER_PDB, "--time", "0.2",
-                           "--equilibration", "0", "--inner-steps", "2", "--out", str(tmp_path), "--no-progress"],
+                           "--equilibration", "0", "--scheme-equilibration", "0", "--inner-steps", "2", "--out", str(tmp_path), "--no-progress"],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     for name in ("rdf.png", "msd.png", "energy.png", "results.json"):

@@ -7,9 +7,10 @@ In one run it measures, on the platform given:
 1. validate at 192 and 1536 atoms: RDF Pearson correlations, diffusion, energy and
    speed of fast-only, alternating 1:3, rRESPA 2/0.5 fs and alternating with the
    compressed float32 fast model, each against accurate-only (NVT, 330 K);
-2. NVE energy drift of velocity Verlet (accurate), rRESPA and alternation (192 atoms);
+2. NVE energy drift of velocity Verlet, rRESPA and alternation (192 atoms), for the
+   difference pair (accurate - fast) and the co-trained residual pair;
 3. bench at 192 and 1536 atoms: steps/s of every scheme side by side, with the
-   PythonForce + DeepPot baseline;
+   co-trained pair's rRESPA and the PythonForce + DeepPot baseline;
 and writes the page with every table and plot.
 """
 import argparse
@@ -23,10 +24,12 @@ from contextlib import redirect_stdout
 
 import torch
 
-from openmmswitchingdp import bench, bundled, nve, validate
+from openmmswitchingdp import SwitchingDPForce, bench, bundled, nve, validate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LEVER = os.path.join(ROOT, "examples", "water", "water_4A_fp32_compressed.pth")
+WATER = os.path.join(ROOT, "examples", "water")
+LEVER = os.path.join(WATER, "water_4A_fp32_compressed.pth")
+RESIDUAL = os.path.join(WATER, "water_6A_residual.pth")
 
 
 def main():
@@ -40,8 +43,10 @@ def main():
     parser.add_argument("--reuse-validate", action="store_true",
                         help="take validate results already in the output folder (results.json) instead of rerunning")
     parser.add_argument("--equilibration", type=float, default=2.0,
-                        help="ps of NVT before sampling: the models relax from the reference's structure, "
-                             "which heats the system for about a picosecond")
+                        help="ps of accurate-only NVT from the PDB (the model relaxes from the reference's "
+                             "structure, which heats the system for about a picosecond); every scheme starts there")
+    parser.add_argument("--scheme-equilibration", type=float, default=0.5,
+                        help="ps each scheme then runs under its own dynamics before sampling")
     parser.add_argument("--nve-duration", type=float, default=2.0, help="ps per NVE run")
     parser.add_argument("--bench-steps", type=int, default=400)
     args = parser.parse_args()
@@ -62,12 +67,14 @@ def main():
         else:
             results = validate.validate(bundled.ACCURATE_MODEL, bundled.FAST_MODEL, bundled.WATER_PDB, replicate=copies,
                                         time_ps=time_ps, equilibration_ps=args.equilibration,
+                                        scheme_equilibration_ps=args.scheme_equilibration,
                                         platform=args.platform, out=folder, other_fast=[LEVER])
         # The lever's own fast-only run is in `results`; the page shows its alternating row.
         rel = os.path.relpath(folder, args.out)
         sections.append(
-            f"### {atoms} atoms: structure and dynamics ({time_ps:g} ps NVT per scheme at 330 K after "
-            f"{results.get('equilibration_ps', args.equilibration):g} ps)\n\n"
+            f"### {atoms} atoms: structure and dynamics ({time_ps:g} ps NVT per scheme at 330 K; every scheme "
+            f"starts from the state after {results['equilibration_ps']:g} ps of accurate-only NVT and runs "
+            f"{results.get('scheme_equilibration_ps', 0):g} ps under its own dynamics before sampling)\n\n"
             "RDF Pearson r against accurate-only (1 = identical), diffusion coefficients from the MSD, "
             "mean potential energy of the sampled frames under the accurate model, and the speed of each run "
             "(sequential runs, so more exposed to machine noise than the bench table below).\n\n"
@@ -75,20 +82,28 @@ def main():
             f"![RDFs]({rel}/rdf.png)\n![MSD]({rel}/msd.png)\n![energy step by step]({rel}/energy.png)\n")
         print(sections[-1], flush=True)
 
-    rows = nve.table(bundled.ACCURATE_MODEL, bundled.FAST_MODEL, bundled.WATER_PDB, [1.0, 2.0, 4.0],
-                     duration_ps=args.nve_duration, equilibration_ps=0.5, platform=args.platform, alternating=4)
-    lines = ["| integrator | outer step (fs) | drift (meV/atom/ps) | fluctuation (meV/atom) |", "|---|---:|---:|---:|"]
-    lines += [f"| {label} | {outer:g} | {drift:+.3f} | {fluct:.3f} |" for label, outer, drift, fluct in rows]
-    sections.append(f"### Energy conservation (NVE, 192 atoms, {args.nve_duration:g} ps per run after 0.5 ps NVT)\n\n"
+    tables = []
+    for title, slow_model, slow_term, alternating in (
+            ("difference pair: water_6A.pth - water_4A.pth", bundled.ACCURATE_MODEL, SwitchingDPForce.Difference, 4),
+            ("co-trained pair: water_4A.pth + water_6A_residual.pth", RESIDUAL, SwitchingDPForce.Residual, None)):
+        rows = nve.table(slow_model, bundled.FAST_MODEL, bundled.WATER_PDB, [1.0, 2.0, 4.0],
+                         duration_ps=args.nve_duration, equilibration_ps=1.0, platform=args.platform,
+                         slow_term=slow_term, alternating=alternating)
+        lines = [f"{title}\n", "| integrator | outer step (fs) | drift (meV/atom/ps) | fluctuation (meV/atom) |",
+                 "|---|---:|---:|---:|"]
+        lines += [f"| {label} | {outer:g} | {drift:+.3f} | {fluct:.3f} |" for label, outer, drift, fluct in rows]
+        tables.append("\n".join(lines))
+    sections.append(f"### Energy conservation (NVE, 192 atoms, {args.nve_duration:g} ps per run after 1 ps NVT)\n\n"
                     "Drift is the slope of a straight line fitted to the total energy; fluctuation is the standard "
-                    "deviation around it.  Alternation's energy is the energy of the model used at each step, so "
-                    "its fluctuation includes the switching.\n\n" + "\n".join(lines) + "\n")
+                    "deviation around it.  The full model of the co-trained pair is fast + residual, so its "
+                    "velocity-Verlet row is its own reference.  Alternation's energy is the energy of the model "
+                    "used at each step, so its fluctuation includes the switching.\n\n" + "\n\n".join(tables) + "\n")
     print(sections[-1], flush=True)
 
     captured = io.StringIO()
     with redirect_stdout(captured):
         bench.main(["--replicate", "1", "2", "--steps", str(args.bench_steps), "--platform", args.platform,
-                    "--other-fast", LEVER])
+                    "--other-fast", LEVER, "--residual", RESIDUAL])
     sections.append("### Speed (bench, interleaved rounds, median)\n\n"
                     "Speedup is in ns/day against accurate-only; ideal is what the measured single-model step "
                     "times allow; efficiency is their ratio.  The PythonForce row is the same accurate model "
@@ -100,9 +115,10 @@ def main():
     header = (f"# Results: the bundled water\n\nRegenerated by `bash scripts/results.sh{' ' + options if options else ''}` on "
               f"{datetime.date.today().isoformat()}: {args.platform} platform, {host.processor() or host.machine()}, "
               f"{os.cpu_count()} cores, {threads} torch thread(s), Python {sys.version.split()[0]}, "
-              f"torch {torch.__version__}.  Models: water_6A.pth (accurate), water_4A.pth (fast) and "
+              f"torch {torch.__version__}.  Models: water_6A.pth (accurate), water_4A.pth (fast), "
               f"water_4A_fp32_compressed.pth (the fast model in float32, compressed; "
-              f"examples/water/make_fast_levers.py).\n")
+              f"examples/water/make_fast_levers.py) and water_6A_residual.pth (co-trained with water_4A.pth; "
+              f"examples/water/train_residual.py).\n")
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(header + "\n" + "\n".join(sections))
     print(f"wrote {os.path.join(args.out, 'results.md')}")

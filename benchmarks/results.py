@@ -32,6 +32,47 @@ LEVER = os.path.join(WATER, "water_4A_fp32_compressed.pth")
 RESIDUAL = os.path.join(WATER, "water_6A_residual.pth")
 
 
+def reused_or_measured(path, reuse, measure):
+    """The markdown section saved at `path` when reusing, else measure() (saved there)."""
+    if reuse and os.path.exists(path):
+        with open(path) as f:
+            return f.read()
+    section = measure()
+    with open(path, "w") as f:
+        f.write(section)
+    return section
+
+
+def nve_section(args):
+    tables = []
+    for title, slow_model, slow_term, alternating in (
+            ("difference pair: water_6A.pth - water_4A.pth", bundled.ACCURATE_MODEL, SwitchingDPForce.Difference, 4),
+            ("co-trained pair: water_4A.pth + water_6A_residual.pth", RESIDUAL, SwitchingDPForce.Residual, None)):
+        rows = nve.table(slow_model, bundled.FAST_MODEL, bundled.WATER_PDB, [1.0, 2.0, 4.0],
+                         duration_ps=args.nve_duration, equilibration_ps=1.0, platform=args.platform,
+                         slow_term=slow_term, alternating=alternating)
+        lines = [f"{title}\n", "| integrator | outer step (fs) | drift (meV/atom/ps) | fluctuation (meV/atom) |",
+                 "|---|---:|---:|---:|"]
+        lines += [f"| {label} | {outer:g} | {drift:+.3f} | {fluct:.3f} |" for label, outer, drift, fluct in rows]
+        tables.append("\n".join(lines))
+    return (f"### Energy conservation (NVE, 192 atoms, {args.nve_duration:g} ps per run after 1 ps NVT)\n\n"
+            "Drift is the slope of a straight line fitted to the total energy; fluctuation is the standard "
+            "deviation around it.  The full model of the co-trained pair is fast + residual, so its "
+            "velocity-Verlet row is its own reference.  Alternation's energy is the energy of the model "
+            "used at each step, so its fluctuation includes the switching.\n\n" + "\n\n".join(tables) + "\n")
+
+
+def bench_section(args):
+    captured = io.StringIO()
+    with redirect_stdout(captured):
+        bench.main(["--replicate", "1", "2", "--steps", str(args.bench_steps), "--platform", args.platform,
+                    "--other-fast", LEVER, "--residual", RESIDUAL])
+    return ("### Speed (bench, interleaved rounds, median)\n\n"
+            "Speedup is in ns/day against accurate-only; ideal is what the measured single-model step "
+            "times allow; efficiency is their ratio.  The PythonForce row is the same accurate model "
+            "called from Python through deepmd-kit's DeepPot each step.\n" + captured.getvalue())
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=os.path.join(ROOT, "docs"))
@@ -40,8 +81,9 @@ def main():
                         help="validate at these tilings of the 192-atom box (1: 192 atoms, 2: 1536)")
     parser.add_argument("--validate-time", type=float, nargs="+", default=[5.0, 1.0],
                         help="ps of sampled NVT per scheme, one per --replicate value")
-    parser.add_argument("--reuse-validate", action="store_true",
-                        help="take validate results already in the output folder (results.json) instead of rerunning")
+    parser.add_argument("--reuse", action="store_true",
+                        help="take the measurements already in the output folder (each size's results.json, nve.md, "
+                             "bench.md) instead of rerunning them, e.g. after running parts in parallel")
     parser.add_argument("--equilibration", type=float, default=2.0,
                         help="ps of accurate-only NVT from the PDB (the model relaxes from the reference's "
                              "structure, which heats the system for about a picosecond); every scheme starts there")
@@ -60,7 +102,7 @@ def main():
         atoms = 192 * copies**3
         folder = os.path.join(figures, f"water_{atoms}")
         saved = os.path.join(folder, "results.json")
-        if args.reuse_validate and os.path.exists(saved):
+        if args.reuse and os.path.exists(saved):
             with open(saved) as f:
                 results = json.load(f)
             time_ps = results["time_ps"]
@@ -82,32 +124,9 @@ def main():
             f"![RDFs]({rel}/rdf.png)\n![MSD]({rel}/msd.png)\n![energy step by step]({rel}/energy.png)\n")
         print(sections[-1], flush=True)
 
-    tables = []
-    for title, slow_model, slow_term, alternating in (
-            ("difference pair: water_6A.pth - water_4A.pth", bundled.ACCURATE_MODEL, SwitchingDPForce.Difference, 4),
-            ("co-trained pair: water_4A.pth + water_6A_residual.pth", RESIDUAL, SwitchingDPForce.Residual, None)):
-        rows = nve.table(slow_model, bundled.FAST_MODEL, bundled.WATER_PDB, [1.0, 2.0, 4.0],
-                         duration_ps=args.nve_duration, equilibration_ps=1.0, platform=args.platform,
-                         slow_term=slow_term, alternating=alternating)
-        lines = [f"{title}\n", "| integrator | outer step (fs) | drift (meV/atom/ps) | fluctuation (meV/atom) |",
-                 "|---|---:|---:|---:|"]
-        lines += [f"| {label} | {outer:g} | {drift:+.3f} | {fluct:.3f} |" for label, outer, drift, fluct in rows]
-        tables.append("\n".join(lines))
-    sections.append(f"### Energy conservation (NVE, 192 atoms, {args.nve_duration:g} ps per run after 1 ps NVT)\n\n"
-                    "Drift is the slope of a straight line fitted to the total energy; fluctuation is the standard "
-                    "deviation around it.  The full model of the co-trained pair is fast + residual, so its "
-                    "velocity-Verlet row is its own reference.  Alternation's energy is the energy of the model "
-                    "used at each step, so its fluctuation includes the switching.\n\n" + "\n\n".join(tables) + "\n")
+    sections.append(reused_or_measured(os.path.join(figures, "nve.md"), args.reuse, lambda: nve_section(args)))
     print(sections[-1], flush=True)
-
-    captured = io.StringIO()
-    with redirect_stdout(captured):
-        bench.main(["--replicate", "1", "2", "--steps", str(args.bench_steps), "--platform", args.platform,
-                    "--other-fast", LEVER, "--residual", RESIDUAL])
-    sections.append("### Speed (bench, interleaved rounds, median)\n\n"
-                    "Speedup is in ns/day against accurate-only; ideal is what the measured single-model step "
-                    "times allow; efficiency is their ratio.  The PythonForce row is the same accurate model "
-                    "called from Python through deepmd-kit's DeepPot each step.\n" + captured.getvalue())
+    sections.append(reused_or_measured(os.path.join(figures, "bench.md"), args.reuse, lambda: bench_section(args)))
     print(sections[-1], flush=True)
 
     threads = torch.get_num_threads()

@@ -25,6 +25,7 @@ import openmm.unit as u
 # Unit conversion for the training labels (OpenMM nm, kJ/mol -> deepmd A, eV).
 KJ_PER_MOL_PER_EV = 96.48533212331002
 A_PER_NM = 10.0
+TYPE_MAP = ["O", "H"]
 
 
 def hydrogen_wall(system, topology):
@@ -79,6 +80,43 @@ def perturbed_molecules(coords, rng, shift=0.1, angle=0.1, jitter=0.02):
     return molecules.reshape(-1, 3) + rng.normal(scale=jitter, size=coords.shape)
 
 
+def reference_simulation(temperature, seed):
+    """The reference: 64 flexible TIP3P-FB waters with PME and the hydrogen wall,
+    Langevin at `temperature`, minimised, velocities drawn."""
+    forcefield, modeller = build_water_box(64, 1.24, seed)
+    system = forcefield.createSystem(modeller.topology, nonbondedMethod=app.PME, nonbondedCutoff=0.6 * u.nanometer,
+                                     constraints=None, rigidWater=False)
+    hydrogen_wall(system, modeller.topology)
+    integrator = mm.LangevinMiddleIntegrator(temperature * u.kelvin, 1 / u.picosecond, 0.5 * u.femtosecond)
+    integrator.setRandomNumberSeed(seed)
+    platform = mm.Platform.getPlatformByName("CPU")
+    simulation = app.Simulation(modeller.topology, system, integrator, platform)
+    simulation.context.setPositions(modeller.positions)
+    simulation.minimizeEnergy()
+    simulation.context.setVelocitiesToTemperature(temperature * u.kelvin, seed)
+    return simulation
+
+
+def label(context):
+    """(coordinates A, box A, energy eV, forces eV/A) of the context's current frame."""
+    state = context.getState(getPositions=True, getForces=True, getEnergy=True)
+    return (state.getPositions(asNumpy=True).value_in_unit(u.nanometer) * A_PER_NM,
+            np.array(state.getPeriodicBoxVectors().value_in_unit(u.nanometer)) * A_PER_NM,
+            state.getPotentialEnergy().value_in_unit(u.kilojoule_per_mole) / KJ_PER_MOL_PER_EV,
+            state.getForces(asNumpy=True).value_in_unit(u.kilojoule_per_mole / u.nanometer)
+            / KJ_PER_MOL_PER_EV / A_PER_NM)
+
+
+def write_split(out, types, labelled, validation_fraction, rng):
+    """Write labelled frames as out/training and out/validation (a random split); returns the validation count."""
+    coords, boxes, energies, forces = map(np.asarray, zip(*labelled))
+    order = rng.permutation(len(coords))
+    n_val = int(round(validation_fraction * len(coords)))
+    for name, idx in (("validation", np.sort(order[:n_val])), ("training", np.sort(order[n_val:]))):
+        write_system(os.path.join(out, name), TYPE_MAP, types, coords[idx], boxes[idx], energies[idx], forces[idx])
+    return n_val
+
+
 def write_system(path, type_map, types, coords, boxes, energies, forces):
     os.makedirs(os.path.join(path, "set.000"), exist_ok=True)
     np.savetxt(os.path.join(path, "type.raw"), types, fmt="%d")
@@ -106,28 +144,17 @@ def main():
     parser.add_argument("--source", default="data")
     args = parser.parse_args()
 
-    forcefield, modeller = build_water_box(64, 1.24, args.seed)
-    system = forcefield.createSystem(modeller.topology, nonbondedMethod=app.PME, nonbondedCutoff=0.6 * u.nanometer,
-                                     constraints=None, rigidWater=False)
-    hydrogen_wall(system, modeller.topology)
-    integrator = mm.LangevinMiddleIntegrator(args.temperature * u.kelvin, 1 / u.picosecond, 0.5 * u.femtosecond)
-    integrator.setRandomNumberSeed(args.seed)
-    platform = mm.Platform.getPlatformByName("CPU")
-    simulation = app.Simulation(modeller.topology, system, integrator, platform)
-    simulation.context.setPositions(modeller.positions)
-    simulation.minimizeEnergy()
-    simulation.context.setVelocitiesToTemperature(args.temperature * u.kelvin, args.seed)
+    simulation = reference_simulation(args.temperature, args.seed)
     simulation.step(args.equilibration)
 
-    type_map = ["O", "H"]
-    types = np.array([type_map.index(a.element.symbol) for a in modeller.topology.atoms()])
+    types = np.array([TYPE_MAP.index(a.element.symbol) for a in simulation.topology.atoms()])
     rng = np.random.default_rng(args.seed)
     if args.perturb_molecules:
         source = os.path.join(args.source, "training", "set.000")
         source_coords = np.load(os.path.join(source, "coord.npy")).reshape(-1, len(types), 3)
         source_boxes = np.load(os.path.join(source, "box.npy")).reshape(-1, 3, 3)
         picked = rng.choice(len(source_coords), size=args.frames, replace=len(source_coords) < args.frames)
-    coords, boxes, energies, forces = [], [], [], []
+    labelled = []
     for frame in range(args.frames):
         if args.perturb_molecules:
             moved = perturbed_molecules(source_coords[picked[frame]], rng)
@@ -135,20 +162,10 @@ def main():
             simulation.context.setPositions(moved / A_PER_NM)
         else:
             simulation.step(args.stride)
-        state = simulation.context.getState(getPositions=True, getForces=True, getEnergy=True)
-        coords.append(state.getPositions(asNumpy=True).value_in_unit(u.nanometer) * A_PER_NM)
-        boxes.append(np.array(state.getPeriodicBoxVectors().value_in_unit(u.nanometer)) * A_PER_NM)
-        energies.append(state.getPotentialEnergy().value_in_unit(u.kilojoule_per_mole) / KJ_PER_MOL_PER_EV)
-        forces.append(state.getForces(asNumpy=True).value_in_unit(u.kilojoule_per_mole / u.nanometer)
-                      / KJ_PER_MOL_PER_EV / A_PER_NM)
+        labelled.append(label(simulation.context))
         if (frame + 1) % 500 == 0:
             print(f"{frame + 1}/{args.frames} frames", flush=True)
-    coords, boxes, energies, forces = map(np.asarray, (coords, boxes, energies, forces))
-
-    order = rng.permutation(args.frames)
-    n_val = int(round(args.validation_fraction * args.frames))
-    for name, idx in (("validation", np.sort(order[:n_val])), ("training", np.sort(order[n_val:]))):
-        write_system(os.path.join(args.out, name), type_map, types, coords[idx], boxes[idx], energies[idx], forces[idx])
+    n_val = write_split(args.out, types, labelled, args.validation_fraction, rng)
     with open(args.pdb, "w") as f:
         state = simulation.context.getState(getPositions=True, enforcePeriodicBox=True)
         simulation.topology.setPeriodicBoxVectors(state.getPeriodicBoxVectors())

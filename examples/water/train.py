@@ -4,7 +4,8 @@
     python train.py --rcut 4.0 --sel 16 32 --steps 30000 --name water_4A
 
 Needs the data written by generate_data.py: data/ (MD at 330 K), data_450K/ (MD at
-450 K) and data_contacts/ (displaced molecules: close contacts).  Every --data root's
+450 K) and data_contacts/ (displaced molecules: close contacts), and by explore.py:
+data_explore/ (frames visited by MD with the models themselves).  Every --data root's
 training/ system is trained on; the first root's validation/ gives the held-out errors.
 Runs deepmd-kit's PyTorch backend (`dp --pt`) in work/<name>/, then writes
 <name>.pth next to this script and <name>.test.txt with the held-out errors.
@@ -29,7 +30,7 @@ DEFAULT_SEL = {4.0: [20, 40], 5.0: [28, 56], 6.0: [46, 92]}
 
 # The data sets the bundled models were trained on (generate_data.py), also the
 # default of train_residual.py and make_fast_levers.py.
-DATA_ROOTS = [os.path.join(HERE, d) for d in ("data", "data_450K", "data_contacts")]
+DATA_ROOTS = [os.path.join(HERE, d) for d in ("data", "data_450K", "data_contacts", "data_explore")]
 
 
 def model_input(rcut, sel, steps, seed, training_systems, validation, precision):

@@ -26,10 +26,9 @@ from train import DATA_ROOTS
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def relabel_system(source, target, model, subtract):
-    """Copy a deepmd system, replacing its labels by labels - model (subtract) or by the model's predictions."""
+def residual_system(source, target, fast_model):
     from deepmd.infer import DeepPot
-    dp = DeepPot(model)
+    dp = DeepPot(fast_model)
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target)
     types = np.loadtxt(os.path.join(source, "type.raw"), dtype=int)
@@ -40,17 +39,15 @@ def relabel_system(source, target, model, subtract):
     box = np.load(os.path.join(set_dir, "box.npy"))
     energy = np.load(os.path.join(set_dir, "energy.npy"))
     force = np.load(os.path.join(set_dir, "force.npy"))
-    model_energy, model_force = [], []
+    fast_energy, fast_force = [], []
     for start in range(0, len(coord), 100):
         e, f, _ = dp.eval(coord[start:start + 100], box[start:start + 100], model_types)
-        model_energy.append(e.reshape(-1))
-        model_force.append(f.reshape(len(e), -1))
-    model_energy, model_force = np.concatenate(model_energy), np.concatenate(model_force)
-    new_energy, new_force = (energy - model_energy, force - model_force) if subtract else (model_energy, model_force)
-    np.save(os.path.join(set_dir, "energy.npy"), new_energy)
-    np.save(os.path.join(set_dir, "force.npy"), new_force)
-    print(f"{target}: force RMS {np.sqrt((force**2).mean()):.3f} -> new labels {np.sqrt((new_force**2).mean()):.3f} eV/A "
-          f"(model vs labels {np.sqrt(((force - model_force)**2).mean()):.3f})")
+        fast_energy.append(e.reshape(-1))
+        fast_force.append(f.reshape(len(e), -1))
+    np.save(os.path.join(set_dir, "energy.npy"), energy - np.concatenate(fast_energy))
+    np.save(os.path.join(set_dir, "force.npy"), force - np.concatenate(fast_force))
+    residual_force = force - np.concatenate(fast_force)
+    print(f"{target}: force RMS {np.sqrt((force**2).mean()):.3f} -> residual {np.sqrt((residual_force**2).mean()):.3f} eV/A")
 
 
 def main():
@@ -68,7 +65,7 @@ def main():
     if not args.restart:
         for root, residual_root in zip(args.data, residual_roots):
             for part in ("training", "validation"):
-                relabel_system(os.path.join(root, part), os.path.join(residual_root, part), args.fast, subtract=True)
+                residual_system(os.path.join(root, part), os.path.join(residual_root, part), args.fast)
     restart = ["--restart", args.restart] if args.restart else []
     subprocess.run([sys.executable, os.path.join(HERE, "train.py"), "--rcut", str(args.rcut), "--steps", str(args.steps),
                     "--name", args.name, "--data", *residual_roots, *restart], check=True)

@@ -71,6 +71,9 @@ def main():
     parser.add_argument("--fast-ps", type=float, default=0.5, help="at most this many ps of fast-only and of alternation")
     parser.add_argument("--stride", type=int, default=10, help="MD steps between frames")
     parser.add_argument("--max-temperature", type=float, default=600.0)
+    parser.add_argument("--max-force", type=float, default=40.0,
+                        help="eV/A: frames where the reference force exceeds this are dropped (collapsed atoms; "
+                             "data_contacts/ reaches 37 eV/A)")
     parser.add_argument("--validation-fraction", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--out", default=os.path.join(HERE, "data_explore"))
@@ -107,6 +110,11 @@ def main():
         reference.context.setPeriodicBoxVectors(*box)
         reference.context.setPositions(positions)
         labelled.append(label(reference.context))
+    # A run can collapse two atoms onto each other between two temperature checks; such
+    # frames (forces up to 1e10 eV/A) wreck the training, so they are dropped.
+    physical = [frame for frame in labelled if np.abs(frame[3]).max() <= args.max_force]
+    print(f"dropped {len(labelled) - len(physical)} frames with forces above {args.max_force:g} eV/A")
+    labelled = physical
     types = np.array([TYPE_MAP.index(a.element.symbol) for a in reference.topology.atoms()])
     n_val = write_split(args.out, types, labelled, args.validation_fraction, rng)
     print(f"wrote {len(labelled) - n_val} training and {n_val} validation frames to {args.out}")

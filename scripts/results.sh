@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up, then regenerate docs/results.md and its plots (validate, NVE, bench on the
-# bundled water).  About an hour on 2 CPU cores; arguments go to benchmarks/results.py.
+# bundled water).  About two hours on 2 CPU cores; arguments go to benchmarks/results.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -24,7 +24,7 @@ import openmm as mm
 
 from generate_data import TYPE_MAP, label, reference_simulation, write_split
 from openmmswitchingdp import SwitchingDPForce, systemFromTopology, typesFromTopology
-from openmmswitchingdp.units import BOLTZMANN_KJ_PER_MOL_K
+from openmmswitchingdp.validate import temperature_of
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -52,8 +52,7 @@ def sample(context, start, steps, stride, max_temperature):
             state = context.getState(getPositions=True, getVelocities=True, getEnergy=True)
         except Exception:   # non-finite positions
             break
-        temperature = 2 * state.getKineticEnergy()._value / (3 * atoms * BOLTZMANN_KJ_PER_MOL_K)
-        if not temperature < max_temperature:
+        if not temperature_of(state, atoms) < max_temperature:
             break
         frames.append((state.getPositions(asNumpy=True)._value, np.array(state.getPeriodicBoxVectors()._value)))
         start = state

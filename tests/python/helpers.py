@@ -13,7 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 WATER = os.path.join(ROOT, "examples", "water")
 ACCURATE = os.path.join(WATER, "water_6A.pth")
 FAST = os.path.join(WATER, "water_4A.pth")
-RESIDUAL = os.path.join(WATER, "water_6A_residual.pth")   # a residual model (train_residual.py); any model works here
+RESIDUAL = os.path.join(WATER, "water_6A_residual.pth")   # co-trained with FAST (train_residual.py)
 WATER_PDB = os.path.join(WATER, "water.pdb")
 FPARAM_MODEL = os.path.join(ROOT, "tests", "data", "needs_fparam.pth")
 

@@ -15,13 +15,17 @@ DURATION_PS = 1.0
 BOUND_FACTOR = 300
 
 
+def reference_scale(drift, fluctuation):
+    """The full model's velocity-Verlet drift, or its fluctuation spread over the run,
+    whichever is larger (meV/atom/ps)."""
+    return max(abs(drift), fluctuation / DURATION_PS)
+
+
 def test_mts_at_2_fs_drifts_no_more_than_the_bound_from_accurate_only():
     rows = table(ACCURATE, FAST, WATER_PDB, [2.0], duration_ps=DURATION_PS, report_fs=5.0, equilibration_ps=0.1)
     (_, _, reference_drift, reference_fluctuation), (_, outer, mts_drift, mts_fluctuation) = rows
     assert outer == 2.0
-    # The reference scale: the accurate-only run's drift, or its fluctuation spread
-    # over the run, whichever is larger.
-    bound = BOUND_FACTOR * max(abs(reference_drift), reference_fluctuation / DURATION_PS)
+    bound = BOUND_FACTOR * reference_scale(reference_drift, reference_fluctuation)
     print(f"reference drift {reference_drift:+.3f} meV/atom/ps, fluctuation {reference_fluctuation:.3f} meV/atom; "
           f"rRESPA 2 fs drift {mts_drift:+.3f}, fluctuation {mts_fluctuation:.3f}; bound {bound:.3f}")
     assert abs(mts_drift) <= bound
@@ -43,7 +47,7 @@ def test_co_trained_pair_conserves_energy_at_a_4_fs_outer_step():
                  slow_term=SwitchingDPForce.Residual)
     (_, _, reference_drift, reference_fluctuation), (_, outer, mts_drift, mts_fluctuation) = rows
     assert outer == 4.0
-    bound = CO_TRAINED_BOUND_FACTOR * max(abs(reference_drift), reference_fluctuation / DURATION_PS)
+    bound = CO_TRAINED_BOUND_FACTOR * reference_scale(reference_drift, reference_fluctuation)
     print(f"fast + residual, velocity Verlet: drift {reference_drift:+.3f} meV/atom/ps, fluctuation "
           f"{reference_fluctuation:.3f}; rRESPA 4 fs drift {mts_drift:+.3f}, fluctuation {mts_fluctuation:.3f}; "
           f"bound {bound:.3f}")

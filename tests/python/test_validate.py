@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from helpers import ACCURATE, FAST, WATER_PDB
-from openmmswitchingdp import validate
+from openmmswitchingdp import bench, validate
 
 
 def numpy_rdf(xyz, box, elements, pair, r_max, bin_width):
@@ -82,6 +82,37 @@ def test_two_models_correlate_below_one():
     assert results["accurate-only"]["rdf_pearson"]["O-O"] == pytest.approx(1.0)
 
 
+def test_every_scheme_starts_from_the_shared_equilibrated_state():
+    """shared_start and run_scheme against the same steps taken directly with OpenMM."""
+    import argparse
+    data = bench.replicated_system(WATER_PDB, 1)
+    scheme = bench.schemes(FAST, FAST, 4, 4, 0.5)["accurate-only"]
+    args = argparse.Namespace(time=0.2, equilibration=0.01, scheme_equilibration=0.0, temperature=330.0,
+                              sample_interval=10.0, platform="CPU", seed=3)
+
+    class Silent:
+        def update(self, _):
+            pass
+
+        def close(self):
+            pass
+    start = validate.shared_start(scheme, data, args, lambda **_: Silent())
+    direct = bench.make_context(scheme, data, "CPU", seed=3)
+    direct.getIntegrator().step(20)   # 0.01 ps of 0.5 fs steps
+    state = direct.getState(getPositions=True, getVelocities=True)
+    assert np.allclose(start[0]._value, state.getPositions()._value, atol=1e-9)
+    assert np.allclose(start[1]._value, state.getVelocities()._value, atol=1e-9)
+
+    run = validate.run_scheme("fast", scheme, data, args, lambda positions: 0.0, lambda **_: Silent(), start)
+    direct = bench.make_context(scheme, data, "CPU", seed=3)
+    direct.setPositions(start[0])
+    direct.setVelocities(start[1])
+    direct.getIntegrator().step(validate.CYCLE_WINDOW_STEPS + 20)   # the energy trace, then one 10 fs sample
+    first = direct.getState(getPositions=True).getPositions(asNumpy=True)._value
+    assert np.allclose(run["xyz"][0], first, atol=1e-9)
+    assert not np.allclose(run["xyz"][0], data[0], atol=1e-3)   # it moved: the comparison means something
+
+
 def test_a_run_that_blows_up_is_reported_and_the_others_go_on():
     """rRESPA with an 8 fs outer step is far beyond what flexible water allows."""
     results = validate.validate(ACCURATE, FAST, WATER_PDB, time_ps=0.2, equilibration_ps=0.0,
@@ -97,7 +128,8 @@ def test_a_run_that_blows_up_is_reported_and_the_others_go_on():
 def test_the_console_script_writes_its_outputs_and_exits_with_status_0(tmp_path):
     script = os.path.join(os.path.dirname(sys.executable), "switchingdp-validate")
     done = subprocess.run([script, "--accurate", FAST, "--fast", FAST, "--pdb", WATER_PDB, "--time", "0.2",
-                           "--equilibration", "0", "--scheme-equilibration", "0", "--inner-steps", "2", "--out", str(tmp_path), "--no-progress"],
+                           "--equilibration", "0", "--scheme-equilibration", "0", "--inner-steps", "2",
+                           "--out", str(tmp_path), "--no-progress"],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     for name in ("rdf.png", "msd.png", "energy.png", "results.json"):

@@ -1,6 +1,7 @@
 #ifndef OPENMM_SWITCHINGDP_MODELINFO_H_
 #define OPENMM_SWITCHINGDP_MODELINFO_H_
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -25,9 +26,18 @@ struct DPModelInfo {
                                        const std::string& label) const;
 };
 
-/** How messages name the two models by index (SwitchingDPForce::Accurate = 0, Fast = 1). */
+/**
+ * The two models of a SwitchingDPForce: the one enum for the whole code base (the
+ * Force, its schedule, the engine and every kernel index their pairs of models with it).
+ */
+enum Model { Accurate = 0, Fast = 1 };
+
+/** The two models' coefficients in one force evaluation, indexed by Model; 0 = not evaluated. */
+typedef std::array<double, 2> ModelCoefficients;
+
+/** How messages name a model. */
 inline const char* modelRole(int model) {
-    return model == 0 ? "accurate" : "fast";
+    return model == Accurate ? "accurate" : "fast";
 }
 
 /**

@@ -2,9 +2,10 @@
 #define OPENMM_SWITCHINGDP_ENGINE_H_
 
 #include "DPModelInfo.h"
+#include "DPNeighborList.h"
 #include "DPUnits.h"
-#include "NeighborList.h"
 #include "openmm/Vec3.h"
+#include <torch/script.h>
 #include <array>
 #include <memory>
 #include <string>
@@ -16,58 +17,71 @@ class DPModel;
 
 /** One model's energy and forces on the DP particles, in OpenMM units. */
 struct DPResult {
-    double energy = 0;            ///< kJ/mol
-    std::vector<double> forces;   ///< kJ/mol/nm, 3 per DP particle
+    double energy = 0;     ///< kJ/mol
+    torch::Tensor forces;  ///< [n, 3] float64, kJ/mol/nm, on the engine's device
 };
 
 /**
- * The platform-independent engine behind every kernel: both models, one shared
- * neighbour list, unit conversion and a per-model cache keyed by the exact
- * positions and box.  Positions and forces live on the host (the CUDA kernel
- * uses the same models and schedule with device-side buffers).
+ * The one engine behind every platform's kernel: both models, one shared
+ * neighbour list, the extended atoms and ghost-to-owner force folding, the sel
+ * widening rule, unit conversion (DPUnits), a per-model cache keyed by the exact
+ * positions and box, evaluation counts, and the checks on positions and sel.
+ *
+ * Positions and forces are tensors on one device: the CPU for the Reference, CPU
+ * and OpenCL platforms (with the host cell list, HostNeighborList), a GPU for CUDA
+ * (with TensorNeighborList, which never leaves the device).
  */
 class SwitchingDPEngine {
 public:
-    enum { Accurate = 0, Fast = 1 };
+    /** Which DPNeighborList to use: the one for the device (host list on the CPU), or either explicitly. */
+    enum NeighborListKind { ListForDevice, HostList, TensorList };
     /**
-     * contents/labels: the two frozen models (accurate first) and names for errors;
-     * typeNames: one DP type name per DP particle; particles: the DP particles'
-     * indices in the System; skin in nm.
+     * contents/labels: the two frozen models (indexed by Model) and names for
+     * errors; typeNames: one DP type name per DP particle; particles: the DP
+     * particles' indices in the System (used in messages); skin in nm; device: where
+     * the models and all tensors live; listKind: which neighbour list (tests and
+     * measurements compare them; the host list needs a CPU device).
      */
     SwitchingDPEngine(const std::array<std::string, 2>& contents, const std::array<std::string, 2>& labels,
                       const std::vector<std::string>& typeNames, const std::vector<int>& particles,
-                      bool periodic, double skinNm, const DPUnits& units = DPUnits());
+                      bool periodic, double skinNm, const torch::Device& device = torch::kCPU,
+                      NeighborListKind listKind = ListForDevice, const DPUnits& units = DPUnits());
     ~SwitchingDPEngine();
     /**
-     * Evaluate one model at the given positions (all System particles, nm) and box
-     * (three vectors, nm; ignored if not periodic).  Returns the cached result if
-     * the model already ran at exactly these coordinates.
+     * Evaluate one model.  positions: the DP particles' positions, [n, 3] float64
+     * in nm on the engine's device; box: the three box vectors in nm (ignored if
+     * not periodic).  Returns the cached result if the model already ran at
+     * exactly these coordinates.  The result stays valid until the next
+     * evaluation of the same model.
      */
-    const DPResult& evaluate(int model, const std::vector<OpenMM::Vec3>& allPositions, const OpenMM::Vec3* box);
-    long long getEvaluationCount(int model) const { return evaluations[model]; }
+    const DPResult& evaluate(Model model, const torch::Tensor& positions, const OpenMM::Vec3* box);
+    long long getEvaluationCount(Model model) const { return evaluations[model]; }
     const std::vector<int>& getParticles() const { return particles; }
-    const DPModelInfo& getInfo(int model) const;
+    int getNumParticles() const { return (int) particles.size(); }
+    const DPModelInfo& getInfo(Model model) const;
+    const torch::Device& getDevice() const { return device; }
+    /** The shared neighbour list (model units). */
+    const DPNeighborList& getNeighborList() const { return *neighbors; }
 private:
     struct Cache {
         bool valid = false;
-        std::vector<double> key;  // DP positions then box, nm
+        torch::Tensor positions;      // nm, a copy
+        std::array<double, 9> box{};  // nm
         DPResult result;
     };
-    /** Whether some particle has more neighbours of one type than the model's sel (warns once). */
-    bool selExceeded(int model, const std::vector<long long>& nlist, int width, const std::vector<long long>& extendedTypes);
+    void checkFinite(const torch::Tensor& positions) const;
+    /** The nlist forward_lower gets: padded to sum(sel), one column more if a type overflows its sel. */
+    torch::Tensor widenForModel(Model model, const torch::Tensor& nlist, const torch::Tensor& types);
     std::array<std::unique_ptr<DPModel>, 2> models;
-    std::array<std::vector<long long>, 2> localTypes;  // per model: model type index of each DP particle
+    std::array<torch::Tensor, 2> localTypes;  // per model: model type index of each DP particle, on the device
     std::array<Cache, 2> cache;
     std::array<long long, 2> evaluations = {0, 0};
     std::array<bool, 2> warnedSel = {false, false};
     std::vector<int> particles;
     bool periodic;
+    torch::Device device;
     DPUnits units;
-    NeighborList neighbors;
-    // Work buffers reused between calls.
-    std::vector<double> key, positionsModel, extended, modelExtended;
-    std::vector<long long> nlist, extendedTypes;
-    std::vector<int> usedGhosts;
+    std::unique_ptr<DPNeighborList> neighbors;
 };
 
 } // namespace SwitchingDPPlugin

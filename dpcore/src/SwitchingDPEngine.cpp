@@ -1,136 +1,130 @@
 #include "SwitchingDPEngine.h"
 #include "DPModel.h"
 #include "EngineChecks.h"
+#include "HostNeighborList.h"
+#include "TensorNeighborList.h"
 #include "openmm/OpenMMException.h"
 #include <algorithm>
-#include <cmath>
 #include <numeric>
 
 using namespace SwitchingDPPlugin;
 using OpenMM::OpenMMException;
 using OpenMM::Vec3;
+using torch::Tensor;
+
+/** The host cell list where tensors live on the CPU, the tensor list on devices. */
+static std::unique_ptr<DPNeighborList> makeNeighborList(SwitchingDPEngine::NeighborListKind kind, const torch::Device& device,
+                                                        double cutoff, double skin) {
+    if (kind == SwitchingDPEngine::ListForDevice)
+        kind = (device.is_cpu() ? SwitchingDPEngine::HostList : SwitchingDPEngine::TensorList);
+    if (kind == SwitchingDPEngine::HostList && !device.is_cpu())
+        throw OpenMMException("SwitchingDPForce: the host neighbour list needs the engine on the CPU, not " + device.str());
+    if (kind == SwitchingDPEngine::HostList)
+        return std::make_unique<HostNeighborList>(cutoff, skin);
+    return std::make_unique<TensorNeighborList>(cutoff, skin);
+}
 
 SwitchingDPEngine::SwitchingDPEngine(const std::array<std::string, 2>& contents, const std::array<std::string, 2>& labels,
         const std::vector<std::string>& typeNames, const std::vector<int>& particles, bool periodic, double skinNm,
-        const DPUnits& units) :
+        const torch::Device& device, NeighborListKind listKind, const DPUnits& units) :
         models{std::make_unique<DPModel>(contents[0], labels[0]), std::make_unique<DPModel>(contents[1], labels[1])},
-        particles(particles), periodic(periodic), units(units),
-        neighbors(largestCutoff(models), units.toModelLength(skinNm)) {
+        particles(particles), periodic(periodic), device(device), units(units),
+        neighbors(makeNeighborList(listKind, device, largestCutoff(models), units.toModelLength(skinNm))) {
     checkOneTypePerParticle(typeNames.size(), particles.size());
-    for (int m = 0; m < 2; m++)
-        localTypes[m] = models[m]->getInfo().typeIndices(typeNames, modelRole(m), labels[m]);
+    for (int m = 0; m < 2; m++) {
+        std::vector<long long> indices = models[m]->getInfo().typeIndices(typeNames, modelRole(m), labels[m]);
+        localTypes[m] = torch::tensor(std::vector<int64_t>(indices.begin(), indices.end()), torch::kInt64).to(device);
+        if (!device.is_cpu())
+            models[m]->to(device);
+    }
 }
 
 SwitchingDPEngine::~SwitchingDPEngine() {
 }
 
-const DPModelInfo& SwitchingDPEngine::getInfo(int model) const {
+const DPModelInfo& SwitchingDPEngine::getInfo(Model model) const {
     return models[model]->getInfo();
 }
 
-const DPResult& SwitchingDPEngine::evaluate(int model, const std::vector<Vec3>& allPositions, const Vec3* box) {
-    const int n = (int) particles.size();
-    key.resize(3*n + (periodic ? 9 : 0));
-    for (int i = 0; i < n; i++) {
-        const Vec3& r = allPositions[particles[i]];
-        if (!std::isfinite(r[0]) || !std::isfinite(r[1]) || !std::isfinite(r[2]))
-            throwNonFinitePosition(particles[i]);
-        for (int k = 0; k < 3; k++)
-            key[3*i+k] = r[k];
-    }
+const DPResult& SwitchingDPEngine::evaluate(Model model, const Tensor& positions, const Vec3* box) {
+    const int64_t n = (int64_t) particles.size();
+    if (positions.dim() != 2 || positions.size(0) != n || positions.size(1) != 3 ||
+            positions.scalar_type() != torch::kFloat64 || positions.device() != device)
+        throw OpenMMException("SwitchingDPForce: the engine takes the " + std::to_string(n) +
+                " DP particles' positions as an [n, 3] float64 tensor on " + device.str());
+    std::array<double, 9> boxNm{};
     if (periodic)
         for (int v = 0; v < 3; v++)
             for (int k = 0; k < 3; k++)
-                key[3*n + 3*v + k] = box[v][k];
-
+                boxNm[3*v + k] = box[v][k];
     Cache& entry = cache[model];
-    if (entry.valid && entry.key == key)
+    // A NaN never compares equal, so non-finite positions always reach the check below.
+    if (entry.valid && entry.box == boxNm && torch::equal(entry.positions, positions))
         return entry.result;
+    checkFinite(positions);
 
     // Model units from here on.
-    positionsModel.resize(3*n);
-    for (int i = 0; i < 3*n; i++)
-        positionsModel[i] = units.toModelLength(key[i]);
-    double boxModel[9];
-    if (periodic)
-        for (int i = 0; i < 9; i++)
-            boxModel[i] = units.toModelLength(key[3*n+i]);
-    const double* boxArg = (periodic ? boxModel : nullptr);
-    neighbors.update(positionsModel, boxArg);
-    neighbors.extendedPositions(positionsModel, boxArg, extended);
-    const DPModelInfo& info = models[model]->getInfo();
-    const int selSum = std::accumulate(info.sel.begin(), info.sel.end(), 0);
-    int width = neighbors.modelList(extended, info.cutoff, selSum, nlist, usedGhosts);
-    // This model's extended atoms: the local atoms, then only the ghosts it uses.
-    const std::vector<int>& owners = neighbors.getGhostOwners();
-    const int nall = n + (int) usedGhosts.size();
-    modelExtended.resize(3*nall);
-    extendedTypes.resize(nall);
-    std::copy(extended.begin(), extended.begin() + 3*n, modelExtended.begin());
-    std::copy(localTypes[model].begin(), localTypes[model].end(), extendedTypes.begin());
-    for (int k = 0; k < (int) usedGhosts.size(); k++) {
-        int g = usedGhosts[k];
-        std::copy(extended.begin() + 3*(n+g), extended.begin() + 3*(n+g+1), modelExtended.begin() + 3*(n+k));
-        extendedTypes[n+k] = localTypes[model][owners[g]];
-    }
-    if (selExceeded(model, nlist, width, extendedTypes) && width == selSum) {
-        // deepmd-kit sorts a row by distance only when the list is wider than sum(sel);
-        // one empty column more makes it keep the nearest neighbours of the crowded
-        // type, as DeepPot does.  (Our rows are in canonical, not distance, order.)
-        std::vector<long long> wider((size_t) n * (width + 1), -1);
-        for (int i = 0; i < n; i++)
-            std::copy(nlist.begin() + (size_t) i*width, nlist.begin() + (size_t) (i+1)*width,
-                      wider.begin() + (size_t) i*(width+1));
-        nlist.swap(wider);
-        width++;
-    }
+    Tensor positionsModel = positions * units.lengthPerNm;
+    std::array<double, 9> boxModel;
+    for (int i = 0; i < 9; i++)
+        boxModel[i] = units.toModelLength(boxNm[i]);
+    neighbors->update(positionsModel, periodic ? boxModel.data() : nullptr);
+    const DPModelInput& input = neighbors->modelInput(models[model]->getInfo().cutoff);
+    Tensor types = localTypes[model].index_select(0, input.atoms);
+    Tensor nlist = widenForModel(model, input.nlist, types);
 
-    auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
-    auto i64 = torch::TensorOptions().dtype(torch::kInt64);
-    torch::Tensor coord = torch::from_blob(modelExtended.data(), {1, nall, 3}, f64);
-    torch::Tensor atype = torch::from_blob(extendedTypes.data(), {1, nall}, i64);
-    torch::Tensor list = torch::from_blob(nlist.data(), {1, n, width}, i64);
-    torch::Tensor extendedForce;
-    torch::Tensor energy = models[model]->compute(coord, atype, list, extendedForce);
-    extendedForce = extendedForce.to(torch::kFloat64).contiguous();
-    const double* f = extendedForce.data_ptr<double>();
-
-    // Ghost forces go back to their owners, in ghost order (deterministic).
+    Tensor extendedForce;
+    Tensor energy = models[model]->compute(input.coord.unsqueeze(0), types.unsqueeze(0), nlist.unsqueeze(0), extendedForce);
+    // Ghost forces go back to their owners (in entry order: deterministic on the CPU).
+    Tensor forces = torch::zeros({n, 3}, positions.options())
+            .index_add_(0, input.atoms, extendedForce.reshape({-1, 3}).to(torch::kFloat64));
     DPResult& result = entry.result;
     result.energy = units.toKJPerMol(energy.item<double>());
-    result.forces.assign(f, f + 3*n);
-    for (int k = 0; k < (int) usedGhosts.size(); k++)
-        for (int d = 0; d < 3; d++)
-            result.forces[3*owners[usedGhosts[k]]+d] += f[3*(n+k)+d];
-    for (double& x : result.forces)
-        x = units.forceToKJPerMolNm(x);
-    entry.key = key;
+    result.forces = forces.mul_(units.forceToKJPerMolNm(1.0));
+    entry.positions = positions.clone();
+    entry.box = boxNm;
     entry.valid = true;
     evaluations[model]++;
     return result;
 }
 
-bool SwitchingDPEngine::selExceeded(int model, const std::vector<long long>& nlist, int width,
-                                    const std::vector<long long>& types) {
+void SwitchingDPEngine::checkFinite(const Tensor& positions) const {
+    Tensor bad = positions.isfinite().all(1).logical_not();
+    if (!bad.any().item<bool>())
+        return;
+    int64_t i = bad.nonzero()[0][0].item<int64_t>();
+    throwNonFinitePosition(particles[i]);
+}
+
+Tensor SwitchingDPEngine::widenForModel(Model model, const Tensor& nlist, const Tensor& types) {
     const DPModelInfo& info = models[model]->getInfo();
-    if (info.mixedTypes)
-        return false;   // one sel for all types: the list width already takes care of it
-    const int n = (int) particles.size();
-    std::vector<int> count(info.sel.size());
-    for (int i = 0; i < n; i++) {
-        std::fill(count.begin(), count.end(), 0);
-        for (int c = 0; c < width; c++) {
-            long long e = nlist[(size_t) i*width + c];
-            if (e >= 0 && types[e] < (long long) count.size())
-                count[types[e]]++;
+    const int64_t n = nlist.size(0), width = nlist.size(1);
+    const int64_t selSum = std::accumulate(info.sel.begin(), info.sel.end(), (int64_t) 0);
+    // deepmd-kit sorts a row by distance, keeping the nearest sum(sel), only when the
+    // list is wider than sum(sel); its per-type selection then keeps the nearest of
+    // each type, as DeepPot does.  Our rows are in index order, so a type with more
+    // neighbours than its sel needs that sort: one empty column more forces it.
+    bool overflow = false;
+    if (!info.mixedTypes && !info.sel.empty() && n > 0 && width > 0 && (width <= selSum || !warnedSel[model])) {
+        const int64_t numTypes = (int64_t) info.sel.size();
+        Tensor neighborTypes = types.index_select(0, nlist.clamp_min(0).reshape(-1)).view({n, width})
+                .clamp_max(numTypes).masked_fill(nlist < 0, numTypes);
+        Tensor counts = torch::zeros({n, numTypes + 1}, nlist.options())
+                .scatter_add_(1, neighborTypes, torch::ones_like(neighborTypes)).narrow(1, 0, numTypes);
+        std::vector<int64_t> sel(info.sel.begin(), info.sel.end());
+        Tensor over = counts > torch::tensor(sel, torch::kInt64).to(counts.device());
+        overflow = over.any().item<bool>();
+        if (overflow && !warnedSel[model]) {
+            Tensor first = over.nonzero()[0].cpu();
+            int64_t i = first[0].item<int64_t>(), t = first[1].item<int64_t>();
+            warnSelExceeded(info, model, particles[i], counts[i][t].item<int64_t>(), (int) t);
+            warnedSel[model] = true;
         }
-        for (size_t t = 0; t < count.size(); t++)
-            if (count[t] > info.sel[t]) {
-                if (!warnedSel[model])
-                    warnSelExceeded(info, model, particles[i], count[t], (int) t);
-                warnedSel[model] = true;
-                return true;
-            }
     }
-    return false;
+    int64_t target = std::max(width, selSum);
+    if (overflow && target == selSum)
+        target++;
+    if (target == width)
+        return nlist;
+    return torch::cat({nlist, torch::full({n, target - width}, -1, nlist.options())}, 1);
 }

@@ -29,9 +29,13 @@ namespace SwitchingDPPlugin {
  */
 class SwitchingDPForce : public OpenMM::Force {
 public:
-    enum Model { Accurate = SwitchingDPSchedule::Accurate, Fast = SwitchingDPSchedule::Fast };
-    enum Mode { Alternating = SwitchingDPSchedule::Alternating, MultipleTimeStep = SwitchingDPSchedule::MultipleTimeStep };
-    enum SlowTerm { Difference = SwitchingDPSchedule::Difference, Residual = SwitchingDPSchedule::Residual };
+    // The enums of the engine and the schedule, under the names users know.
+    typedef SwitchingDPPlugin::Model Model;
+    static constexpr Model Accurate = SwitchingDPPlugin::Accurate, Fast = SwitchingDPPlugin::Fast;
+    typedef SwitchingDPSchedule::Mode Mode;
+    static constexpr Mode Alternating = SwitchingDPSchedule::Alternating, MultipleTimeStep = SwitchingDPSchedule::MultipleTimeStep;
+    typedef SwitchingDPSchedule::SlowTerm SlowTerm;
+    static constexpr SlowTerm Difference = SwitchingDPSchedule::Difference, Residual = SwitchingDPSchedule::Residual;
 
     /**
      * Create a force from two frozen models (.pth files written by `dp --pt freeze`).
@@ -68,7 +72,7 @@ public:
     void setAccuratePhase(int phase);
     int getAccuratePhase() const { return schedule.accuratePhase; }
     /** The model used at an integrator step in Alternating mode. */
-    Model getModelForStep(long long step) const { return (Model) schedule.modelForStep(step); }
+    Model getModelForStep(long long step) const { return schedule.modelForStep(step); }
 
     void setMode(Mode mode);
     Mode getMode() const { return (Mode) schedule.mode; }

@@ -9,7 +9,10 @@
 
 namespace SwitchingDPPlugin {
 
-/** The kernel each platform implements for SwitchingDPForce. */
+/**
+ * The kernel each platform implements for SwitchingDPForce.  It only computes:
+ * which model runs with which coefficient is decided by SwitchingDPForceImpl.
+ */
 class CalcSwitchingDPForceKernel : public OpenMM::KernelImpl {
 public:
     static std::string Name() {
@@ -20,14 +23,13 @@ public:
     /** particles: the DP particles, resolved (never empty). */
     virtual void initialize(const OpenMM::System& system, const SwitchingDPForce& force, const std::vector<int>& particles) = 0;
     /**
-     * Add the forces and return the energy of the terms the schedule assigns to the
-     * requested groups (ownGroup: whether the Force's own group is requested;
-     * groups: OpenMM's bit set of requested groups).
+     * Add sum_m coefficients[m] * F_m to the forces (if includeForces) and return
+     * sum_m coefficients[m] * E_m (kJ/mol).  Models with a zero coefficient are
+     * not evaluated; at least one coefficient is non-zero.
      */
     virtual double execute(OpenMM::ContextImpl& context, bool includeForces, bool includeEnergy,
-                           bool ownGroup, int groups) = 0;
-    virtual void copyParametersToContext(OpenMM::ContextImpl& context, const SwitchingDPForce& force) = 0;
-    /** {accurate, fast} model evaluations so far. */
+                           const ModelCoefficients& coefficients) = 0;
+    /** Evaluations of each model so far, indexed by Model. */
     virtual std::vector<long long> getEvaluationCounts() const = 0;
 };
 

@@ -1,17 +1,17 @@
 #ifndef OPENMM_SWITCHINGDP_SCHEDULE_H_
 #define OPENMM_SWITCHINGDP_SCHEDULE_H_
 
-#include <array>
+#include "DPModelInfo.h"
 
 namespace SwitchingDPPlugin {
 
 /**
  * The settings of a SwitchingDPForce that decide which model contributes to which
- * force group at which step, and the one function that applies them.  The Force,
- * every platform's kernel and the documentation all rely on this single rule.
+ * force group at which step, and the one function that applies them.  Only
+ * SwitchingDPForceImpl calls it, once per force evaluation; kernels receive its
+ * result (ModelCoefficients) and only compute.
  */
 struct SwitchingDPSchedule {
-    enum Model { Accurate = 0, Fast = 1 };
     enum Mode { Alternating = 0, MultipleTimeStep = 1 };
     enum SlowTerm { Difference = 0, Residual = 1 };
 
@@ -28,13 +28,13 @@ struct SwitchingDPSchedule {
     }
 
     /**
-     * The coefficient of each model ({accurate, fast}) in the energy of one force
-     * evaluation at an integrator step.  ownGroup says whether the evaluation
-     * includes the Force's own group; groups is OpenMM's bit set of requested
-     * groups.  A zero coefficient means the model is not evaluated at all.
+     * The coefficient of each model in the energy of one force evaluation at an
+     * integrator step.  ownGroup says whether the evaluation includes the Force's
+     * own group; groups is OpenMM's bit set of requested groups.  A zero
+     * coefficient means the model is not evaluated at all.
      */
-    std::array<double, 2> coefficients(long long step, bool ownGroup, int groups) const {
-        std::array<double, 2> c = {0.0, 0.0};
+    ModelCoefficients coefficients(long long step, bool ownGroup, int groups) const {
+        ModelCoefficients c = {0.0, 0.0};
         bool slowGroup = (groups & (1 << slowForceGroup)) != 0;
         if (mode == Alternating) {
             if (ownGroup)

@@ -29,15 +29,19 @@ void SwitchingDPForceImpl::initialize(ContextImpl& context) {
         throw OpenMMException("SwitchingDPForce: setTypes() gave " + std::to_string(owner.getTypes().size()) +
                 " names but the force has " + std::to_string(particles.size()) + " DP particles" +
                 (owner.getParticles().empty() ? " (all particles of the System)" : " (from setParticles())"));
+    schedule = owner.getSchedule();
     kernel = context.getPlatform().createKernel(CalcSwitchingDPForceKernel::Name(), context);
     kernel.getAs<CalcSwitchingDPForceKernel>().initialize(system, owner, particles);
 }
 
 double SwitchingDPForceImpl::calcForcesAndEnergy(ContextImpl& context, bool includeForces, bool includeEnergy, int groups) {
-    // The slow group is decided by the kernel's copy of the schedule, which changes
-    // only through updateParametersInContext().
+    // The step count, not a call counter: extra evaluations (getState, reporters,
+    // minimisation) never shift the schedule, and checkpoints carry it.
     bool ownGroup = (groups & (1 << owner.getForceGroup())) != 0;
-    return kernel.getAs<CalcSwitchingDPForceKernel>().execute(context, includeForces, includeEnergy, ownGroup, groups);
+    ModelCoefficients coefficients = schedule.coefficients(context.getStepCount(), ownGroup, groups);
+    if (coefficients[Accurate] == 0.0 && coefficients[Fast] == 0.0)
+        return 0.0;
+    return kernel.getAs<CalcSwitchingDPForceKernel>().execute(context, includeForces, includeEnergy, coefficients);
 }
 
 std::vector<std::string> SwitchingDPForceImpl::getKernelNames() {
@@ -45,7 +49,7 @@ std::vector<std::string> SwitchingDPForceImpl::getKernelNames() {
 }
 
 void SwitchingDPForceImpl::updateParametersInContext(ContextImpl& context) {
-    kernel.getAs<CalcSwitchingDPForceKernel>().copyParametersToContext(context, owner);
+    schedule = owner.getSchedule();
 }
 
 std::vector<long long> SwitchingDPForceImpl::getEvaluationCounts() const {

@@ -2,6 +2,7 @@
 #define OPENMM_SWITCHINGDPFORCEIMPL_H_
 
 #include "SwitchingDPForce.h"
+#include "SwitchingDPSchedule.h"
 #include "openmm/Kernel.h"
 #include "openmm/internal/ForceImpl.h"
 #include <map>
@@ -30,6 +31,9 @@ public:
 private:
     const SwitchingDPForce& owner;
     OpenMM::Kernel kernel;
+    // The Context's copy of the schedule: set at initialization and by
+    // updateParametersInContext(), applied once per evaluation here and nowhere else.
+    SwitchingDPSchedule schedule;
 };
 
 } // namespace SwitchingDPPlugin

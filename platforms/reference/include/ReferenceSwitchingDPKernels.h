@@ -8,19 +8,18 @@
 
 namespace SwitchingDPPlugin {
 
-/** The kernel for the Reference and CPU platforms: the engine on host memory. */
+/** The kernel for the Reference and CPU platforms: the engine on CPU tensors over host memory. */
 class ReferenceCalcSwitchingDPForceKernel : public CalcSwitchingDPForceKernel {
 public:
     ReferenceCalcSwitchingDPForceKernel(std::string name, const OpenMM::Platform& platform) :
             CalcSwitchingDPForceKernel(name, platform) {
     }
     void initialize(const OpenMM::System& system, const SwitchingDPForce& force, const std::vector<int>& particles);
-    double execute(OpenMM::ContextImpl& context, bool includeForces, bool includeEnergy, bool ownGroup, int groups);
-    void copyParametersToContext(OpenMM::ContextImpl& context, const SwitchingDPForce& force);
+    double execute(OpenMM::ContextImpl& context, bool includeForces, bool includeEnergy, const ModelCoefficients& coefficients);
     std::vector<long long> getEvaluationCounts() const;
 private:
     std::unique_ptr<SwitchingDPEngine> engine;
-    SwitchingDPSchedule schedule;
+    torch::Tensor positions;  // [DP particles, 3] float64, nm: the engine's input, refilled each call
 };
 
 class ReferenceSwitchingDPKernelFactory : public OpenMM::KernelFactory {

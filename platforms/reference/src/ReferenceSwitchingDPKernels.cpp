@@ -11,41 +11,40 @@ static ReferencePlatform::PlatformData& platformData(ContextImpl& context) {
 
 void ReferenceCalcSwitchingDPForceKernel::initialize(const System& system, const SwitchingDPForce& force,
                                                      const std::vector<int>& particles) {
-    std::array<std::string, 2> contents = {force.getModelContents(SwitchingDPForce::Accurate),
-                                           force.getModelContents(SwitchingDPForce::Fast)};
-    std::array<std::string, 2> labels = {force.getModelFile(SwitchingDPForce::Accurate),
-                                         force.getModelFile(SwitchingDPForce::Fast)};
+    std::array<std::string, 2> contents = {force.getModelContents(Accurate), force.getModelContents(Fast)};
+    std::array<std::string, 2> labels = {force.getModelFile(Accurate), force.getModelFile(Fast)};
     engine = std::make_unique<SwitchingDPEngine>(contents, labels, force.getTypes(), particles,
-            force.usesPeriodicBoundaryConditions(), force.getNeighborListSkin());
-    schedule = force.getSchedule();
+            force.usesPeriodicBoundaryConditions(), force.getNeighborListSkin(), torch::kCPU);
+    positions = torch::zeros({(int64_t) particles.size(), 3}, torch::kFloat64);
 }
 
 double ReferenceCalcSwitchingDPForceKernel::execute(ContextImpl& context, bool includeForces, bool includeEnergy,
-                                                    bool ownGroup, int groups) {
-    std::array<double, 2> coefficients = schedule.coefficients(context.getStepCount(), ownGroup, groups);
+                                                    const ModelCoefficients& coefficients) {
     ReferencePlatform::PlatformData& data = platformData(context);
-    const std::vector<Vec3>& positions = *data.positions;
+    const std::vector<Vec3>& all = *data.positions;
     std::vector<Vec3>& forces = *data.forces;
     const std::vector<int>& particles = engine->getParticles();
+    double* p = positions.data_ptr<double>();
+    for (size_t i = 0; i < particles.size(); i++)
+        for (int k = 0; k < 3; k++)
+            p[3*i+k] = all[particles[i]][k];
     double energy = 0.0;
-    for (int model = 0; model < 2; model++) {
+    for (Model model : {Accurate, Fast}) {
         if (coefficients[model] == 0.0)
             continue;
         const DPResult& result = engine->evaluate(model, positions, data.periodicBoxVectors);
         energy += coefficients[model] * result.energy;
-        if (includeForces)
+        if (includeForces) {
+            const double* f = result.forces.data_ptr<double>();
             for (size_t i = 0; i < particles.size(); i++)
-                forces[particles[i]] += Vec3(result.forces[3*i], result.forces[3*i+1], result.forces[3*i+2]) * coefficients[model];
+                forces[particles[i]] += Vec3(f[3*i], f[3*i+1], f[3*i+2]) * coefficients[model];
+        }
     }
     return energy;
 }
 
-void ReferenceCalcSwitchingDPForceKernel::copyParametersToContext(ContextImpl& context, const SwitchingDPForce& force) {
-    schedule = force.getSchedule();
-}
-
 std::vector<long long> ReferenceCalcSwitchingDPForceKernel::getEvaluationCounts() const {
-    return {engine->getEvaluationCount(SwitchingDPEngine::Accurate), engine->getEvaluationCount(SwitchingDPEngine::Fast)};
+    return {engine->getEvaluationCount(Accurate), engine->getEvaluationCount(Fast)};
 }
 
 KernelImpl* ReferenceSwitchingDPKernelFactory::createKernelImpl(std::string name, const Platform& platform, ContextImpl& context) const {

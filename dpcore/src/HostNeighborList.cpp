@@ -1,4 +1,4 @@
-#include "NeighborList.h"
+#include "HostNeighborList.h"
 #include "BoxGeometry.h"
 #include "openmm/OpenMMException.h"
 #include <algorithm>
@@ -12,21 +12,23 @@ using OpenMM::OpenMMException;
 
 namespace {
 
-// Upper bounds that keep a pathological input from exhausting memory.
-const int MAX_CELLS_PER_AXIS = 64;
-const long long MAX_IMAGE_OFFSETS = 20000;
-
 inline int floorDiv(int a, int n) {
     return (a >= 0 ? a / n : -((-a + n - 1) / n));
 }
 
 } // namespace
 
-NeighborList::NeighborList(double listCutoff, double skin) : listCutoff(listCutoff), skin(skin) {
+HostNeighborList::HostNeighborList(double listCutoff, double skin) : DPNeighborList(listCutoff, skin) {
 }
 
-bool NeighborList::update(const std::vector<double>& positions, const double* box) {
-    int n = (int) positions.size() / 3;
+bool HostNeighborList::update(const torch::Tensor& positionsTensor, const double* box) {
+    if (positionsTensor.dim() != 2 || positionsTensor.size(1) != 3 || positionsTensor.scalar_type() != torch::kFloat64 ||
+            !positionsTensor.device().is_cpu())
+        throw OpenMMException("SwitchingDPForce: the host neighbour list takes positions as an [n, 3] float64 CPU tensor");
+    torch::Tensor contiguous = positionsTensor.contiguous();
+    const int n = (int) contiguous.size(0);
+    const double* p = contiguous.data_ptr<double>();
+    positions.assign(p, p + 3*n);
     bool needBuild = (n != numAtoms || (box != nullptr) != periodic);
     if (!needBuild && periodic)
         needBuild = !std::equal(builtBox.begin(), builtBox.end(), box);
@@ -40,21 +42,33 @@ bool NeighborList::update(const std::vector<double>& positions, const double* bo
         }
     }
     if (needBuild)
-        build(positions, box);
+        build(box);
+    // Ghost coordinates from the current positions, in the documented order of operations.
+    const int nall = numAtoms + (int) ghostOwner.size();
+    extended.resize(3*nall);
+    std::copy(positions.begin(), positions.end(), extended.begin());
+    for (size_t g = 0; g < ghostOwner.size(); g++) {
+        const auto& s = ghostShift[g];
+        const int owner = ghostOwner[g];
+        for (int k = 0; k < 3; k++)
+            extended[3*(numAtoms+g)+k] = ((positions[3*owner+k] + s[0]*builtBox[k]) + s[1]*builtBox[3+k]) + s[2]*builtBox[6+k];
+    }
     return needBuild;
 }
 
-void NeighborList::build(const std::vector<double>& positions, const double* box) {
+void HostNeighborList::build(const double* box) {
+    builds++;
     numAtoms = (int) positions.size() / 3;
     periodic = (box != nullptr);
     builtPositions = positions;
     const double range = listCutoff + skin;
     const int n = numAtoms;
+    const int maxCells = NeighborListLimits::MAX_CELLS_PER_AXIS;
 
     // Cell coordinates: fractional for periodic boxes (cells are sheared with a
     // triclinic box), Cartesian over the bounding box otherwise.
     int ncell[3], reach[3];
-    std::vector<double> cellCoord(3*n);
+    std::vector<int> cellCoord(3*n);
     std::vector<std::array<int, 3>> wrap(n, {0, 0, 0});
     if (periodic) {
         std::copy(box, box + 9, builtBox.begin());
@@ -63,14 +77,14 @@ void NeighborList::build(const std::vector<double>& positions, const double* box
         long long offsets = 1;
         for (int k = 0; k < 3; k++) {
             double width = geometry.faceSpacing[k];
-            ncell[k] = std::max(1, std::min(MAX_CELLS_PER_AXIS, (int) std::floor(width / range)));
+            ncell[k] = std::max(1, std::min(maxCells, (int) std::floor(width / range)));
             double steps = std::ceil(range * ncell[k] / width);
-            if (steps > MAX_IMAGE_OFFSETS)
-                steps = MAX_IMAGE_OFFSETS;
+            if (steps > NeighborListLimits::MAX_IMAGE_SHIFTS)
+                steps = (double) NeighborListLimits::MAX_IMAGE_SHIFTS;
             reach[k] = (int) steps;
             offsets *= 2*reach[k] + 1;
         }
-        if (offsets > MAX_IMAGE_OFFSETS)
+        if (offsets > NeighborListLimits::MAX_IMAGE_SHIFTS)
             throw OpenMMException("SwitchingDPForce: the periodic box is too small for the model cutoff (" +
                     std::to_string(range) + " with skin, in model units): it would need " + std::to_string(offsets) +
                     " cell images per atom. Use a larger box.");
@@ -84,6 +98,7 @@ void NeighborList::build(const std::vector<double>& positions, const double* box
         }
     }
     else {
+        builtBox.fill(0.0);
         double lo[3], hi[3];
         for (int k = 0; k < 3; k++) {
             lo[k] = hi[k] = (n > 0 ? positions[k] : 0.0);
@@ -91,7 +106,7 @@ void NeighborList::build(const std::vector<double>& positions, const double* box
                 lo[k] = std::min(lo[k], positions[3*i+k]);
                 hi[k] = std::max(hi[k], positions[3*i+k]);
             }
-            ncell[k] = std::max(1, std::min(MAX_CELLS_PER_AXIS, (int) std::floor((hi[k] - lo[k]) / range)));
+            ncell[k] = std::max(1, std::min(maxCells, (int) std::floor((hi[k] - lo[k]) / range)));
             reach[k] = 1;  // cells are at least `range` wide
             double width = (hi[k] - lo[k]) / ncell[k];
             for (int i = 0; i < n; i++)
@@ -101,11 +116,10 @@ void NeighborList::build(const std::vector<double>& positions, const double* box
 
     // Bin atoms into cells.
     int numCells = ncell[0]*ncell[1]*ncell[2];
-    std::vector<int> cellStart(numCells + 1, 0), cellAtoms(n);
+    std::vector<int> cellStart(numCells + 1, 0), cellAtoms(n), atomCell(n);
     auto cellIndex = [&](int a, int b, int c) { return (a*ncell[1] + b)*ncell[2] + c; };
-    std::vector<int> atomCell(n);
     for (int i = 0; i < n; i++) {
-        atomCell[i] = cellIndex((int) cellCoord[3*i], (int) cellCoord[3*i+1], (int) cellCoord[3*i+2]);
+        atomCell[i] = cellIndex(cellCoord[3*i], cellCoord[3*i+1], cellCoord[3*i+2]);
         cellStart[atomCell[i] + 1]++;
     }
     for (int c = 0; c < numCells; c++)
@@ -116,13 +130,14 @@ void NeighborList::build(const std::vector<double>& positions, const double* box
             cellAtoms[fill[atomCell[i]]++] = i;
     }
 
-    // Find every (j, shift) within range of each i.  Each cell offset maps to one
-    // (cell, shift) pair, so no image is visited twice, however small the box.
+    // Every (j, shift) within range of each i, the shift relative to the given
+    // (unwrapped) positions.  Each cell offset maps to one (cell, shift) pair, so no
+    // image is visited twice, however small the box.
     typedef std::tuple<int, int, int, int> Key;  // (atom, shift a, shift b, shift c)
     std::vector<std::vector<Key>> found(n);
     const double range2 = range * range;
     for (int i = 0; i < n; i++) {
-        int ci[3] = {(int) cellCoord[3*i], (int) cellCoord[3*i+1], (int) cellCoord[3*i+2]};
+        int ci[3] = {cellCoord[3*i], cellCoord[3*i+1], cellCoord[3*i+2]};
         for (int da = -reach[0]; da <= reach[0]; da++)
         for (int db = -reach[1]; db <= reach[1]; db++)
         for (int dc = -reach[2]; dc <= reach[2]; dc++) {
@@ -142,14 +157,13 @@ void NeighborList::build(const std::vector<double>& positions, const double* box
             if (!inside)
                 continue;
             int c = cellIndex(cell[0], cell[1], cell[2]);
-            for (int p = cellStart[c]; p < cellStart[c+1]; p++) {
-                int j = cellAtoms[p];
+            for (int q = cellStart[c]; q < cellStart[c+1]; q++) {
+                int j = cellAtoms[q];
                 int s[3] = {0, 0, 0};
                 double delta[3];
                 for (int k = 0; k < 3; k++)
                     delta[k] = positions[3*j+k] - positions[3*i+k];
                 if (periodic) {
-                    // Shift relative to the raw (unwrapped) positions.
                     for (int k = 0; k < 3; k++)
                         s[k] = shift[k] - wrap[j][k] + wrap[i][k];
                     for (int k = 0; k < 3; k++)
@@ -163,14 +177,12 @@ void NeighborList::build(const std::vector<double>& positions, const double* box
         }
     }
 
-    // Canonical order: ghosts and each atom's candidates sorted by (atom, shift).
+    // Ghosts in (atom, shift) order; candidates as ascending extended indices.
     std::map<Key, int> ghostIndex;
-    for (auto& list : found) {
-        std::sort(list.begin(), list.end());
+    for (const auto& list : found)
         for (const Key& key : list)
             if (std::get<1>(key) != 0 || std::get<2>(key) != 0 || std::get<3>(key) != 0)
                 ghostIndex.emplace(key, 0);
-    }
     ghostOwner.clear();
     ghostShift.clear();
     for (auto& entry : ghostIndex) {
@@ -178,58 +190,67 @@ void NeighborList::build(const std::vector<double>& positions, const double* box
         ghostOwner.push_back(std::get<0>(entry.first));
         ghostShift.push_back({std::get<1>(entry.first), std::get<2>(entry.first), std::get<3>(entry.first)});
     }
-    candidates.assign(n, std::vector<int>());
+    candidateStart.assign(n + 1, 0);
+    candidates.clear();
     for (int i = 0; i < n; i++) {
-        candidates[i].reserve(found[i].size());
         for (const Key& key : found[i]) {
             bool local = (std::get<1>(key) == 0 && std::get<2>(key) == 0 && std::get<3>(key) == 0);
-            candidates[i].push_back(local ? std::get<0>(key) : ghostIndex[key]);
+            candidates.push_back(local ? std::get<0>(key) : ghostIndex[key]);
         }
+        std::sort(candidates.begin() + candidateStart[i], candidates.end());
+        candidateStart[i+1] = (int) candidates.size();
     }
 }
 
-void NeighborList::extendedPositions(const std::vector<double>& positions, const double* box, std::vector<double>& extended) const {
-    int nall = numAtoms + numGhosts();
-    extended.resize(3*nall);
-    std::copy(positions.begin(), positions.begin() + 3*numAtoms, extended.begin());
-    for (int g = 0; g < numGhosts(); g++) {
-        const auto& s = ghostShift[g];
-        int owner = ghostOwner[g];
-        for (int k = 0; k < 3; k++)
-            extended[3*(numAtoms+g)+k] = positions[3*owner+k] + s[0]*box[k] + s[1]*box[3+k] + s[2]*box[6+k];
-    }
-}
-
-int NeighborList::modelList(const std::vector<double>& extended, double cutoff, int minWidth, std::vector<long long>& nlist,
-                            std::vector<int>& usedGhosts) const {
+const DPModelInput& HostNeighborList::modelInput(double cutoff) {
+    const int n = numAtoms, numGhosts = (int) ghostOwner.size();
     const double cutoff2 = cutoff * cutoff;
-    std::vector<std::vector<int>> within(numAtoms);
-    std::vector<int> compact(numGhosts(), -1);  // ghost -> position in usedGhosts
-    int width = minWidth;
-    for (int i = 0; i < numAtoms; i++) {
-        for (int e : candidates[i]) {
-            double dx = extended[3*e] - extended[3*i];
-            double dy = extended[3*e+1] - extended[3*i+1];
-            double dz = extended[3*e+2] - extended[3*i+2];
+    // The candidates within the cutoff, row by row, and which ghosts they use.
+    within.resize(candidates.size());
+    rowLength.assign(n, 0);
+    ghostSlot.assign(numGhosts, -1);
+    int width = 0;
+    for (int i = 0; i < n; i++) {
+        const double* ri = &extended[3*i];
+        int count = 0;
+        for (int c = candidateStart[i]; c < candidateStart[i+1]; c++) {
+            const int e = candidates[c];
+            const double* re = &extended[3*e];
+            double dx = re[0] - ri[0], dy = re[1] - ri[1], dz = re[2] - ri[2];
             if (dx*dx + dy*dy + dz*dz < cutoff2) {
-                within[i].push_back(e);
-                if (e >= numAtoms)
-                    compact[e - numAtoms] = 0;
+                within[candidateStart[i] + count++] = e;
+                if (e >= n)
+                    ghostSlot[e - n] = 0;
             }
         }
-        width = std::max(width, (int) within[i].size());
+        rowLength[i] = count;
+        width = std::max(width, count);
     }
-    usedGhosts.clear();
-    for (int g = 0; g < numGhosts(); g++)
-        if (compact[g] == 0) {
-            compact[g] = numAtoms + (int) usedGhosts.size();
-            usedGhosts.push_back(g);
+    // This model's extended atoms: the locals, then only the ghosts it uses.
+    modelAtoms.resize(n);
+    for (int i = 0; i < n; i++)
+        modelAtoms[i] = i;
+    for (int g = 0; g < numGhosts; g++)
+        if (ghostSlot[g] == 0) {
+            ghostSlot[g] = (int) modelAtoms.size();
+            modelAtoms.push_back(ghostOwner[g]);
         }
-    nlist.assign((size_t) numAtoms * width, -1);
-    for (int i = 0; i < numAtoms; i++)
-        for (size_t c = 0; c < within[i].size(); c++) {
-            int e = within[i][c];
-            nlist[(size_t) i * width + c] = (e < numAtoms ? e : compact[e - numAtoms]);
+    const int nall = (int) modelAtoms.size();
+    modelCoord.resize(3*nall);
+    std::copy(extended.begin(), extended.begin() + 3*n, modelCoord.begin());
+    for (int g = 0; g < numGhosts; g++)
+        if (ghostSlot[g] >= 0)
+            std::copy(extended.begin() + 3*(n+g), extended.begin() + 3*(n+g+1), modelCoord.begin() + 3*ghostSlot[g]);
+    modelList.assign((size_t) n * width, -1);
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < rowLength[i]; c++) {
+            const int e = within[candidateStart[i] + c];
+            modelList[(size_t) i*width + c] = (e < n ? e : ghostSlot[e - n]);
         }
-    return width;
+    auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+    auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+    input.coord = torch::from_blob(modelCoord.data(), {nall, 3}, f64);
+    input.atoms = torch::from_blob(modelAtoms.data(), {nall}, i64);
+    input.nlist = torch::from_blob(modelList.data(), {n, width}, i64);
+    return input;
 }

@@ -1,10 +1,10 @@
-// The engine behind the CUDA kernel (SwitchingDPTorchEngine), run on CPU tensors,
-// against the host engine (SwitchingDPEngine) that the Reference and CPU platforms
-// use: same energies and forces for both bundled models, periodic and not, for the
-// whole system and a subset, after moves that reuse the neighbour list and moves
-// that force a rebuild; same caching, counts and errors.  No GPU needed.
+// The one engine with each of its neighbour lists, both on CPU tensors: the host
+// cell list (Reference, CPU and OpenCL platforms) and the tensor list (CUDA) give
+// the model the same input, so energies and forces agree bit for bit, for both
+// bundled models, periodic (cubic and triclinic) and not, for the whole system and
+// a subset, after moves that reuse the list and moves that force a rebuild; and
+// caching, evaluation counts and errors.  No GPU needed.
 #include "SwitchingDPEngine.h"
-#include "SwitchingDPTorchEngine.h"
 #include "DPModelInfo.h"
 #include "openmm/OpenMMException.h"
 #include <algorithm>
@@ -22,11 +22,11 @@ using namespace SwitchingDPPlugin;
 using namespace TestHelpers;
 using OpenMM::Vec3;
 
-/** Both engines over the same particles. */
+/** The engine twice over the same particles: with the host list and with the tensor list. */
 struct Engines {
     Engines(const std::vector<std::string>& types, const std::vector<int>& particles, bool periodic, double skin) :
-            host(contents(), labels(), types, particles, periodic, skin),
-            device(contents(), labels(), types, particles, periodic, skin, torch::Device(torch::kCPU)) {
+            host(contents(), labels(), types, particles, periodic, skin, torch::kCPU, SwitchingDPEngine::HostList),
+            tensor(contents(), labels(), types, particles, periodic, skin, torch::kCPU, SwitchingDPEngine::TensorList) {
     }
     static std::array<std::string, 2> contents() {
         return {readModelFile(ACCURATE_MODEL), readModelFile(FAST_MODEL)};
@@ -34,8 +34,11 @@ struct Engines {
     static std::array<std::string, 2> labels() {
         return {ACCURATE_MODEL, FAST_MODEL};
     }
-    SwitchingDPEngine host;
-    SwitchingDPTorchEngine device;
+    long long builds() const {
+        check(host.getNeighborList().getNumBuilds() == tensor.getNeighborList().getNumBuilds(), "both lists rebuild together");
+        return tensor.getNeighborList().getNumBuilds();
+    }
+    SwitchingDPEngine host, tensor;
 };
 
 static torch::Tensor subsetTensor(const std::vector<Vec3>& all, const std::vector<int>& particles) {
@@ -45,21 +48,20 @@ static torch::Tensor subsetTensor(const std::vector<Vec3>& all, const std::vecto
     return torch::tensor(values, torch::kFloat64).view({-1, 3});
 }
 
-// Both models at one configuration: energies and forces agree to 1e-10 (relative).
+// Both models at one configuration: identical energies and forces from both lists.
 static void compare(Engines& engines, const std::vector<Vec3>& all, const Vec3* box, const std::string& label) {
     const std::vector<int>& particles = engines.host.getParticles();
     torch::Tensor positions = subsetTensor(all, particles);
-    for (int model = 0; model < 2; model++) {
-        const DPResult& h = engines.host.evaluate(model, all, box);
-        const DPTensorResult& d = engines.device.evaluate(model, positions, box);
-        torch::Tensor hostForces = torch::tensor(h.forces, torch::kFloat64).view({-1, 3});
-        double scale = hostForces.abs().max().item<double>();
-        double forceError = (d.forces - hostForces).abs().max().item<double>();
+    for (Model model : {Accurate, Fast}) {
+        const DPResult& h = engines.host.evaluate(model, positions, box);
+        const DPResult& d = engines.tensor.evaluate(model, positions, box);
+        double scale = h.forces.abs().max().item<double>();
+        double forceError = (d.forces - h.forces).abs().max().item<double>();
         double energyError = std::fabs(d.energy - h.energy);
         std::printf("  %s, %s model: E = %.10f kJ/mol (|dE| %.2e), max|F| = %.3f, max|dF| = %.2e kJ/mol/nm\n",
-                    label.c_str(), model == 0 ? "accurate" : "fast", h.energy, energyError, scale, forceError);
-        check(energyError <= 1e-10 * std::fabs(h.energy), label + ": energies differ");
-        check(forceError <= 1e-10 * scale, label + ": forces differ");
+                    label.c_str(), modelRole(model), h.energy, energyError, scale, forceError);
+        check(energyError == 0.0, label + ": energies differ");
+        check(forceError == 0.0, label + ": forces differ");
         check(d.forces.sum(0).abs().max().item<double>() < 1e-8 * scale, label + ": forces sum to zero");
     }
 }
@@ -88,25 +90,25 @@ int main() {
         {
             Engines engines(water.elements, all, true, skin);
             compare(engines, water.positions, cubic, "water");
-            check(engines.device.getNumBuilds() == 1, "one build");
+            check(engines.builds() == 1, "one build");
             // Moves below half the skin reuse the list.
             std::vector<Vec3> small = moved(water.positions, 0.4 * skin, rng);
             compare(engines, small, cubic, "water, small move");
-            check(engines.device.getNumBuilds() == 1, "a small move reuses the list");
+            check(engines.builds() == 1, "a small move reuses the list");
             // Unwrapped coordinates: whole box shifts of some molecules change nothing.
             std::vector<Vec3> shifted(small);
             for (int i = 0; i < 30; i++)
                 shifted[i] += Vec3(water.box, -2*water.box, 0);
             compare(engines, shifted, cubic, "water, molecules shifted by box vectors");
-            check(engines.device.getNumBuilds() == 2, "a jump by a box vector rebuilds");
+            check(engines.builds() == 2, "a jump by a box vector rebuilds");
             // Larger moves rebuild.
             std::vector<Vec3> large = moved(small, 1.5 * skin, rng);
             compare(engines, large, cubic, "water, large move");
-            check(engines.device.getNumBuilds() == 3, "a large move rebuilds");
+            check(engines.builds() == 3, "a large move rebuilds");
             // The cache: the same coordinates again evaluate nothing.
-            long long counts[2] = {engines.device.getEvaluationCount(0), engines.device.getEvaluationCount(1)};
+            long long counts[2] = {engines.tensor.getEvaluationCount(Accurate), engines.tensor.getEvaluationCount(Fast)};
             compare(engines, large, cubic, "water, cached");
-            check(engines.device.getEvaluationCount(0) == counts[0] && engines.device.getEvaluationCount(1) == counts[1],
+            check(engines.tensor.getEvaluationCount(Accurate) == counts[0] && engines.tensor.getEvaluationCount(Fast) == counts[1],
                   "identical coordinates are served from the cache");
             check(counts[0] == 4 && counts[1] == 4, "one evaluation per distinct configuration");
             // A triclinic box (OpenMM's reduced form) around the same atoms.
@@ -124,17 +126,17 @@ int main() {
             Engines engines(types, subset, false, skin);
             compare(engines, water.positions, nullptr, "subset, vacuum");
             compare(engines, moved(water.positions, 0.3 * skin, rng), nullptr, "subset, vacuum, small move");
-            check(engines.device.getNumBuilds() == 1, "vacuum: a small move reuses the list");
+            check(engines.builds() == 1, "vacuum: a small move reuses the list");
             compare(engines, moved(water.positions, 2 * skin, rng), nullptr, "subset, vacuum, large move");
-            check(engines.device.getNumBuilds() == 2, "vacuum: a large move rebuilds");
+            check(engines.builds() == 2, "vacuum: a large move rebuilds");
         }
-        // The same errors as the host engine.
+        // Errors name the particle and the type.
         {
             Engines engines(water.elements, all, true, skin);
             torch::Tensor bad = subsetTensor(water.positions, all);
             bad[7][1] = std::nan("");
             try {
-                engines.device.evaluate(0, bad, cubic);
+                engines.host.evaluate(Accurate, bad, cubic);
                 throw std::runtime_error("no error for a NaN position");
             }
             catch (const OpenMM::OpenMMException& e) {
@@ -144,7 +146,7 @@ int main() {
             try {
                 std::vector<std::string> types(water.elements);
                 types[3] = "Xx";
-                SwitchingDPTorchEngine(Engines::contents(), Engines::labels(), types, all, true, skin, torch::Device(torch::kCPU));
+                SwitchingDPEngine(Engines::contents(), Engines::labels(), types, all, true, skin);
                 throw std::runtime_error("no error for an unknown type");
             }
             catch (const OpenMM::OpenMMException& e) {

@@ -56,6 +56,11 @@ public:
      */
     const DPResult& evaluate(Model model, const torch::Tensor& positions, const OpenMM::Vec3* box);
     long long getEvaluationCount(Model model) const { return evaluations[model]; }
+    /** Wall time of one model's evaluations (cache hits excluded), and the part spent in the model call itself. */
+    struct Timing {
+        double evaluateSeconds = 0, modelSeconds = 0;
+    };
+    const Timing& getTiming(Model model) const { return timing[model]; }
     const std::vector<int>& getParticles() const { return particles; }
     int getNumParticles() const { return (int) particles.size(); }
     const DPModelInfo& getInfo(Model model) const;
@@ -76,6 +81,7 @@ private:
     std::array<torch::Tensor, 2> localTypes;  // per model: model type index of each DP particle, on the device
     std::array<Cache, 2> cache;
     std::array<long long, 2> evaluations = {0, 0};
+    std::array<Timing, 2> timing;
     std::array<bool, 2> warnedSel = {false, false};
     std::vector<int> particles;
     bool periodic;

@@ -3,7 +3,6 @@
 #include "openmm/OpenMMException.h"
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <string>
 #include <tuple>
 
@@ -178,24 +177,28 @@ void HostNeighborList::build(const double* box) {
     }
 
     // Ghosts in (atom, shift) order; candidates as ascending extended indices.
-    std::map<Key, int> ghostIndex;
+    std::vector<Key> ghosts;
     for (const auto& list : found)
         for (const Key& key : list)
             if (std::get<1>(key) != 0 || std::get<2>(key) != 0 || std::get<3>(key) != 0)
-                ghostIndex.emplace(key, 0);
-    ghostOwner.clear();
-    ghostShift.clear();
-    for (auto& entry : ghostIndex) {
-        entry.second = n + (int) ghostOwner.size();
-        ghostOwner.push_back(std::get<0>(entry.first));
-        ghostShift.push_back({std::get<1>(entry.first), std::get<2>(entry.first), std::get<3>(entry.first)});
+                ghosts.push_back(key);
+    std::sort(ghosts.begin(), ghosts.end());
+    ghosts.erase(std::unique(ghosts.begin(), ghosts.end()), ghosts.end());
+    ghostOwner.resize(ghosts.size());
+    ghostShift.resize(ghosts.size());
+    for (size_t g = 0; g < ghosts.size(); g++) {
+        ghostOwner[g] = std::get<0>(ghosts[g]);
+        ghostShift[g] = {std::get<1>(ghosts[g]), std::get<2>(ghosts[g]), std::get<3>(ghosts[g])};
     }
     candidateStart.assign(n + 1, 0);
     candidates.clear();
     for (int i = 0; i < n; i++) {
         for (const Key& key : found[i]) {
             bool local = (std::get<1>(key) == 0 && std::get<2>(key) == 0 && std::get<3>(key) == 0);
-            candidates.push_back(local ? std::get<0>(key) : ghostIndex[key]);
+            int index = std::get<0>(key);
+            if (!local)
+                index = n + (int) (std::lower_bound(ghosts.begin(), ghosts.end(), key) - ghosts.begin());
+            candidates.push_back(index);
         }
         std::sort(candidates.begin() + candidateStart[i], candidates.end());
         candidateStart[i+1] = (int) candidates.size();

@@ -5,6 +5,8 @@
 #include "TensorNeighborList.h"
 #include "openmm/OpenMMException.h"
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <numeric>
 
 using namespace SwitchingDPPlugin;
@@ -61,6 +63,8 @@ const DPResult& SwitchingDPEngine::evaluate(Model model, const Tensor& positions
     // A NaN never compares equal, so non-finite positions always reach the check below.
     if (entry.valid && entry.box == boxNm && torch::equal(entry.positions, positions))
         return entry.result;
+    typedef std::chrono::steady_clock Clock;
+    Clock::time_point start = Clock::now();
     checkFinite(positions);
 
     // Model units from here on.
@@ -74,26 +78,43 @@ const DPResult& SwitchingDPEngine::evaluate(Model model, const Tensor& positions
     Tensor nlist = widenForModel(model, input.nlist, types);
 
     Tensor extendedForce;
+    Clock::time_point modelStart = Clock::now();
     Tensor energy = models[model]->compute(input.coord.unsqueeze(0), types.unsqueeze(0), nlist.unsqueeze(0), extendedForce);
+    // Reading the energy waits for a device's queued work: the model's time ends here.
+    const double energyModel = energy.item<double>();
+    Clock::time_point modelEnd = Clock::now();
     // Ghost forces go back to their owners (in entry order: deterministic on the CPU).
     Tensor forces = torch::zeros({n, 3}, positions.options())
             .index_add_(0, input.atoms, extendedForce.reshape({-1, 3}).to(torch::kFloat64));
     DPResult& result = entry.result;
-    result.energy = units.toKJPerMol(energy.item<double>());
+    result.energy = units.toKJPerMol(energyModel);
     result.forces = forces.mul_(units.forceToKJPerMolNm(1.0));
     entry.positions = positions.clone();
     entry.box = boxNm;
     entry.valid = true;
     evaluations[model]++;
+    timing[model].modelSeconds += std::chrono::duration<double>(modelEnd - modelStart).count();
+    timing[model].evaluateSeconds += std::chrono::duration<double>(Clock::now() - start).count();
     return result;
 }
 
 void SwitchingDPEngine::checkFinite(const Tensor& positions) const {
-    Tensor bad = positions.isfinite().all(1).logical_not();
-    if (!bad.any().item<bool>())
-        return;
-    int64_t i = bad.nonzero()[0][0].item<int64_t>();
-    throwNonFinitePosition(particles[i]);
+    int64_t bad = -1;
+    if (positions.device().is_cpu()) {
+        // A plain loop: on the CPU, the tensor version's few small ops cost more than the check.
+        Tensor contiguous = positions.contiguous();
+        const double* p = contiguous.data_ptr<double>();
+        for (int64_t i = 0, n = contiguous.size(0); i < n && bad < 0; i++)
+            if (!std::isfinite(p[3*i]) || !std::isfinite(p[3*i+1]) || !std::isfinite(p[3*i+2]))
+                bad = i;
+    }
+    else {
+        Tensor nonFinite = positions.isfinite().all(1).logical_not();
+        if (nonFinite.any().item<bool>())
+            bad = nonFinite.nonzero()[0][0].item<int64_t>();
+    }
+    if (bad >= 0)
+        throwNonFinitePosition(particles[bad]);
 }
 
 Tensor SwitchingDPEngine::widenForModel(Model model, const Tensor& nlist, const Tensor& types) {

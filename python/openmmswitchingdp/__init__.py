@@ -19,15 +19,17 @@ _HERE = _os.path.dirname(_os.path.abspath(__file__))
 
 
 def _load_plugins():
-    # The Reference/CPU kernels are always built; the CUDA kernels only where CUDA
-    # was found at build time, and they load only where a CUDA platform exists.
+    # The Reference/CPU kernels are always built; the CUDA and OpenCL kernels only
+    # where their platform was found at build time, and each loads only where
+    # OpenMM's platform of that name exists (libOpenMMCUDA.so needs a CUDA driver,
+    # libOpenMMOpenCL.so an OpenCL library).
+    platforms = {_openmm.Platform.getPlatform(i).getName() for i in range(_openmm.Platform.getNumPlatforms())}
     loaded = []
-    for name in ("libOpenMMSwitchingDPReference.so", "libOpenMMSwitchingDPCUDA.so"):
+    for name, platform in (("libOpenMMSwitchingDPReference.so", None),
+                           ("libOpenMMSwitchingDPCUDA.so", "CUDA"),
+                           ("libOpenMMSwitchingDPOpenCL.so", "OpenCL")):
         path = _os.path.join(_HERE, name)
-        if not _os.path.exists(path):
-            continue
-        if name.endswith("CUDA.so") and "CUDA" not in [_openmm.Platform.getPlatform(i).getName()
-                                                      for i in range(_openmm.Platform.getNumPlatforms())]:
+        if not _os.path.exists(path) or (platform is not None and platform not in platforms):
             continue
         _openmm.Platform.loadPluginLibrary(path)
         loaded.append(name)

@@ -12,18 +12,38 @@ same run, and their ratio (efficiency):
     alternating: n / (1 + (n-1) r)      rRESPA: k / (1 + k r)      r = t_fast / t_accurate
 
     switchingdp-bench --replicate 1 2 --platform CPU
+
+--lammps adds the same models on the same coordinates in LAMMPS with deepmd-kit's
+`pair_style deepmd` (accurate-only, each fast-only and rRESPA through `run_style
+respa` with `pair_style hybrid/scaled`), each round one `lmp` run per row timed by
+LAMMPS's loop time, both engines on --threads threads (1 unless given).  It prints the
+plugin/LAMMPS speed ratio of each model or scheme and checks that both report the same
+first-frame potential energy.
 """
 import argparse
+import contextlib
+import functools
 import os
 import sys
+import tempfile
 import time
 
 import numpy as np
 
-from . import bundled
-from .units import ns_per_day
+from . import bundled, lammps
+from .units import ANGSTROM_PER_NM, ns_per_day
 
 SLOW_GROUP = 1
+TEMPERATURE = 330.0   # K
+FRICTION = 1.0        # 1/ps
+LAMMPS_PREFIX = "LAMMPS "
+# First-frame energies of the plugin and LAMMPS must agree to this relative
+# difference: the same model on the same coordinates, float64 or float32 arithmetic.
+ENERGY_TOLERANCE = {"float64": 1e-6, "float32": 1e-4}
+
+
+class EnergyMismatch(RuntimeError):
+    """The plugin and LAMMPS disagree on a first-frame energy."""
 
 
 def replicated_system(pdb_path, copies):
@@ -60,8 +80,20 @@ def deeppot_python_force(model_file, elements):
     return force
 
 
-def make_context(scheme, system_data, platform, seed=1, temperature=330.0):
-    """A Context running one scheme (a dict from schemes()) on the given system."""
+def limit_threads(threads):
+    """Run this process's torch (and so the plugin's models) on `threads` threads."""
+    import torch
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(threads)
+    except RuntimeError:   # allowed only before torch's first parallel work
+        pass
+
+
+def make_context(scheme, system_data, platform, seed=1, temperature=TEMPERATURE, threads=None):
+    """A Context running one scheme (a dict from schemes()) on the given system.
+    threads: the CPU platform's thread count (None: OpenMM's default); the models'
+    torch threads are set for the whole process by limit_threads()."""
     import openmm as mm
     from openmm.mtsintegrator import MTSLangevinIntegrator
     from . import SwitchingDPForce
@@ -81,12 +113,13 @@ def make_context(scheme, system_data, platform, seed=1, temperature=330.0):
         force.setSlowForceGroup(SLOW_GROUP)
         if scheme.get("residual"):
             force.setSlowTerm(SwitchingDPForce.Residual)
-        integrator = MTSLangevinIntegrator(temperature, 1.0, scheme["dt"], [(SLOW_GROUP, 1), (0, scheme["inner"])])
+        integrator = MTSLangevinIntegrator(temperature, FRICTION, scheme["dt"], [(SLOW_GROUP, 1), (0, scheme["inner"])])
     else:
-        integrator = mm.LangevinMiddleIntegrator(temperature, 1.0, scheme["dt"])
+        integrator = mm.LangevinMiddleIntegrator(temperature, FRICTION, scheme["dt"])
     system.addForce(force)
     integrator.setRandomNumberSeed(seed)
-    context = mm.Context(system, integrator, mm.Platform.getPlatformByName(platform))
+    properties = {"Threads": str(threads)} if threads and platform == "CPU" else {}
+    context = mm.Context(system, integrator, mm.Platform.getPlatformByName(platform), properties)
     context.setPositions([mm.Vec3(*p) for p in positions])
     context.setVelocitiesToTemperature(temperature, seed)
     return context
@@ -125,12 +158,51 @@ def schemes(accurate, fast, interval, inner, dt_fs, baseline=False, other_fast=(
     return runs
 
 
-def ideal_speedup(scheme, speed):
-    """The speedup over accurate-only if only model time counted, from the measured
-    steps/s of accurate-only and of the scheme's fast model alone (r = t_fast / t_accurate)."""
+def lammps_schemes(runs):
+    """The LAMMPS counterparts of the plugin's single-model and rRESPA runs, named
+    "LAMMPS " + the plugin run's name.  terms: the (scale, model) pair styles summed
+    (for rRESPA the first is the inner one).  Alternation has no counterpart: LAMMPS
+    cannot switch models by step."""
+    out = {}
+    for name, scheme in runs.items():
+        if scheme["kind"] in ("accurate", "fast"):
+            terms = [(1.0, scheme["accurate"])]
+        elif scheme["kind"] == "mts":
+            slow = [(1.0, scheme["accurate"])] if scheme.get("residual") else \
+                [(1.0, scheme["accurate"]), (-1.0, scheme["fast"])]
+            terms = [(1.0, scheme["fast"])] + slow
+        else:
+            continue
+        counterpart = dict(scheme, terms=terms, plugin_run=name)
+        if "fast_run" in scheme:
+            counterpart["fast_run"] = LAMMPS_PREFIX + scheme["fast_run"]
+        out[LAMMPS_PREFIX + name] = counterpart
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def model_precision(path):
+    """"float32" if any floating-point weight of a frozen model is float32, else "float64"."""
+    import ctypes
+    import torch
+    from . import deepmd_ops
+    # Frozen deepmd-kit models reference deepmd's operators, whose library needs MPI.
+    if deepmd_ops.op_library():
+        if deepmd_ops.mpi_library():
+            ctypes.CDLL(deepmd_ops.mpi_library(), mode=ctypes.RTLD_GLOBAL)
+        torch.ops.load_library(deepmd_ops.op_library())
+    model = torch.jit.load(path, map_location="cpu")
+    tensors = list(model.parameters()) + list(model.buffers())
+    return "float32" if any(t.dtype == torch.float32 for t in tensors) else "float64"
+
+
+def ideal_speedup(scheme, speed, reference="accurate-only"):
+    """The speedup over accurate-only (`reference`) if only model time counted, from the
+    measured steps/s of accurate-only and of the scheme's fast model alone
+    (r = t_fast / t_accurate)."""
     if scheme["kind"] in ("accurate", "baseline"):
         return 1.0   # the baseline runs the same model
-    r = speed["accurate-only"] / speed[scheme["fast_run"]]
+    r = speed[reference] / speed[scheme["fast_run"]]
     if scheme["kind"] == "fast":
         return 1.0 / r
     if scheme["kind"] == "alternating":
@@ -143,15 +215,25 @@ def ideal_speedup(scheme, speed):
 
 
 def measure(args, copies):
-    """Rows (scheme, steps/s, ns/day, speedup, ideal, efficiency) for one system size.
+    """Rows (scheme, steps/s, ns/day, speedup, ideal, efficiency) for one system size,
+    and with --lammps the comparison with LAMMPS (else None): one tuple per LAMMPS run
+    (plugin run, plugin steps/s, LAMMPS steps/s, plugin/LAMMPS, plugin first-frame
+    energy, LAMMPS's, relative difference, tolerance), energies in kJ/mol.
 
     The schemes are timed in interleaved rounds and each keeps its median, so a
     machine that slows down or speeds up during the run affects all of them alike."""
+    import openmm.unit as u
+    from . import SwitchingDPForce
     system_data = replicated_system(args.pdb, copies)
     runs = schemes(args.accurate, args.fast, args.interval, args.inner_steps, args.timestep, args.baseline,
                    args.other_fast, args.residual)
+    lammps_runs = lammps_schemes(runs) if args.lammps else {}
     steps = max(4 * args.inner_steps, args.steps // copies**3)
-    contexts = {name: make_context(scheme, system_data, args.platform) for name, scheme in runs.items()}
+    contexts = {name: make_context(scheme, system_data, args.platform, threads=args.threads)
+                for name, scheme in runs.items()}
+    # The plugin's energy at the input coordinates, for the check against LAMMPS.
+    first_energy = {scheme["plugin_run"]: contexts[scheme["plugin_run"]].getState(getEnergy=True)
+                    .getPotentialEnergy().value_in_unit(u.kilojoule_per_mole) for scheme in lammps_runs.values()}
     # Every round starts from the state after the warm-up, so all rounds time the same
     # stretch of dynamics, and a fast model that would drift off over a long run
     # (a blow-up) cannot end the measurement.
@@ -159,21 +241,73 @@ def measure(args, copies):
     for name, context in contexts.items():
         context.getIntegrator().step(args.warmup)
         warm[name] = context.getState(getPositions=True, getVelocities=True)
-    samples = {name: [] for name in runs}
-    for _ in range(args.rounds):
-        for name, scheme in runs.items():
-            contexts[name].setState(warm[name])
-            outer = max(1, steps // (args.rounds * scheme.get("inner", 1)))
-            samples[name].append(timed_steps_per_second(contexts[name], outer))
-    speed = {name: float(np.median(samples[name])) for name in runs}
-    ns_day = {name: ns_per_day(speed[name], runs[name]["dt"]) for name in runs}
+    samples = {name: [] for name in [*runs, *lammps_runs]}
+    lammps_energy = {}
+    workspace = tempfile.TemporaryDirectory(prefix="switchingdp-lammps-") if lammps_runs else contextlib.nullcontext()
+    with workspace as workdir:
+        if lammps_runs:
+            data_file = os.path.join(workdir, "system.data")
+            type_names = lammps.write_data(data_file, *system_data)
+            force = SwitchingDPForce.cast(contexts["accurate-only"].getSystem().getForce(0))
+            skin = force.getNeighborListSkin() * ANGSTROM_PER_NM   # the plugin's, in A
+        for _ in range(args.rounds):
+            for name, scheme in runs.items():
+                contexts[name].setState(warm[name])
+                outer = max(1, steps // (args.rounds * scheme.get("inner", 1)))
+                samples[name].append(timed_steps_per_second(contexts[name], outer))
+            # One lmp process per LAMMPS run: start-up and model loading are not timed
+            # (LAMMPS's loop time), its warm-up is the plugin's.
+            for i, (name, scheme) in enumerate(lammps_runs.items()):
+                outer = max(1, steps // (args.rounds * scheme.get("inner", 1)))
+                script = lammps.input_script(data_file, type_names, scheme["terms"], scheme["dt"], outer,
+                                             warmup=args.warmup, inner=scheme.get("inner"),
+                                             temperature=TEMPERATURE, friction=FRICTION, skin=skin)
+                result = lammps.run(script, workdir, f"run{i}", threads=args.threads or 1)
+                samples[name].append(result.steps_per_second)
+                lammps_energy.setdefault(name, result.first_energy)
+    all_runs = {**runs, **lammps_runs}
+    speed = {name: float(np.median(samples[name])) for name in all_runs}
+    ns_day = {name: ns_per_day(speed[name], all_runs[name]["dt"]) for name in all_runs}
     r = speed["accurate-only"] / speed["fast-only"]   # t_fast / t_accurate
     rows = []
-    for name, scheme in runs.items():
-        speedup = ns_day[name] / ns_day["accurate-only"]
-        ideal = ideal_speedup(scheme, speed)
+    for name, scheme in all_runs.items():
+        # LAMMPS rows are measured against LAMMPS accurate-only, the plugin's against its own.
+        reference = LAMMPS_PREFIX + "accurate-only" if name in lammps_runs else "accurate-only"
+        speedup = ns_day[name] / ns_day[reference]
+        ideal = ideal_speedup(scheme, speed, reference)
         rows.append((name, speed[name], ns_day[name], speedup, ideal, speedup / ideal))
-    return len(system_data[0]), steps, r, rows
+    comparison = None
+    if lammps_runs:
+        comparison = []
+        for name, scheme in lammps_runs.items():
+            plugin_run = scheme["plugin_run"]
+            plugin_e, lammps_e = first_energy[plugin_run], lammps_energy[name]
+            precision = "float32" if any(model_precision(m) == "float32" for _, m in scheme["terms"]) else "float64"
+            comparison.append((plugin_run, speed[plugin_run], speed[name], speed[plugin_run] / speed[name],
+                               plugin_e, lammps_e, abs(lammps_e - plugin_e) / abs(plugin_e),
+                               ENERGY_TOLERANCE[precision]))
+    return len(system_data[0]), steps, r, rows, comparison
+
+
+def print_comparison(comparison, threads):
+    """The plugin/LAMMPS table and the first-frame energy check; raises EnergyMismatch."""
+    print(f"\nLAMMPS (pair_style deepmd) rows: the same models on the same coordinates, {threads} thread(s) "
+          "in both engines; their speedup, ideal and efficiency are against LAMMPS accurate-only.")
+    print("| model / scheme | plugin steps/s | LAMMPS steps/s | plugin/LAMMPS | "
+          "first-frame energy, plugin (kJ/mol) | LAMMPS (kJ/mol) | relative difference |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, plugin_sps, lammps_sps, ratio, plugin_e, lammps_e, rel, _ in comparison:
+        print(f"| {name} | {plugin_sps:.2f} | {lammps_sps:.2f} | {ratio:.2f}x | {plugin_e:.10f} | "
+              f"{lammps_e:.10f} | {rel:.1e} |")
+    bad = [(name, rel, tol) for name, *_, rel, tol in comparison if rel > tol]
+    worst = max(rel for *_, rel, _ in comparison)
+    print(f"first-frame energy check, plugin vs LAMMPS: largest relative difference {worst:.1e} "
+          f"(tolerance {ENERGY_TOLERANCE['float64']:g} for float64 models, "
+          f"{ENERGY_TOLERANCE['float32']:g} with a float32 model): {'FAILED' if bad else 'ok'}")
+    sys.stdout.flush()
+    if bad:
+        raise EnergyMismatch("plugin and LAMMPS first-frame energies differ: " + ", ".join(
+            f"{name} {rel:.1e} > {tol:g}" for name, rel, tol in bad))
 
 
 def main(argv=None):
@@ -196,28 +330,51 @@ def main(argv=None):
                         help="also time rRESPA with this residual model co-trained with --fast (Fu et al.)")
     parser.add_argument("--no-baseline", dest="baseline", action="store_false",
                         help="skip the PythonForce + DeepPot baseline (it needs deepmd-kit)")
+    parser.add_argument("--lammps", action="store_true",
+                        help="also time accurate-only, fast-only and rRESPA in LAMMPS (pair_style deepmd) "
+                             "and compare speeds and first-frame energies; implies --threads 1 unless given")
+    parser.add_argument("--threads", type=int,
+                        help="CPU threads for the plugin (OpenMM CPU platform and torch) and LAMMPS "
+                             "(default: each library's own, 1 with --lammps)")
     args = parser.parse_args(argv)
     if min(args.interval, args.inner_steps, args.steps, args.rounds, *args.replicate) < 1:
         parser.error("--interval, --inner-steps, --steps, --rounds and --replicate must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be at least 1")
+    if args.lammps:
+        reason = lammps.unavailable_reason()
+        if reason:
+            parser.error(f"--lammps: {reason}")
+        if args.threads is None:
+            args.threads = 1   # LAMMPS runs one thread: the fair comparison
+    if args.threads:
+        limit_threads(args.threads)
 
     results = []
     for copies in args.replicate:
-        atoms, steps, r, rows = measure(args, copies)
-        results.append((atoms, rows))
-        print(f"\n{atoms} atoms on {args.platform}, {steps} timed inner steps per scheme in {args.rounds} "
+        atoms, steps, r, rows, comparison = measure(args, copies)
+        results.append((atoms, rows) if comparison is None else (atoms, rows, comparison))
+        threads = f", {args.threads} thread(s)" if args.threads else ""
+        print(f"\n{atoms} atoms on {args.platform}{threads}, {steps} timed inner steps per scheme in {args.rounds} "
               f"interleaved rounds (median), t_fast/t_accurate = {r:.2f}")
         print("| scheme | steps/s | ns/day | speedup vs accurate-only | ideal | efficiency |")
         print("|---|---:|---:|---:|---:|---:|")
         for name, sps, nsd, speedup, ideal, efficiency in rows:
             print(f"| {name} | {sps:.2f} | {nsd:.3f} | {speedup:.2f}x | {ideal:.2f}x | {efficiency:.0%} |")
         sys.stdout.flush()
+        if comparison is not None:
+            print_comparison(comparison, args.threads)
     return results
 
 
 def command(argv=None):
     """The console script: main() returns its results for Python callers, which the
     script must not hand to sys.exit (that prints them and exits with status 1)."""
-    main(argv)
+    try:
+        main(argv)
+    except EnergyMismatch as error:
+        print(f"switchingdp-bench: error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

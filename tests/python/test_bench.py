@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from helpers import ACCURATE, FAST, RESIDUAL, WATER_PDB
-from openmmswitchingdp import bench
+from helpers import ACCURATE, FAST, RESIDUAL, WATER_PDB, deepmd_energy_forces, water
+from openmmswitchingdp import bench, lammps
 
 
 def test_bench_on_the_bundled_water_with_the_pythonforce_baseline(capsys):
@@ -62,3 +62,61 @@ def test_the_console_script_exits_with_status_0():
                            "--no-baseline", "--pdb", WATER_PDB], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "| alternating 1:3 |" in done.stdout
+
+
+LAMMPS_MISSING = lammps.unavailable_reason()
+
+
+@pytest.mark.skipif(LAMMPS_MISSING is not None, reason=f"--lammps needs LAMMPS: {LAMMPS_MISSING}")
+def test_lammps_rows_and_first_frame_energies(capsys):
+    """--lammps runs the same models on the same coordinates in LAMMPS: its first-frame
+    energies must equal the plugin's and deepmd-kit's DeepPot (float64 models)."""
+    results = bench.main(["--accurate", ACCURATE, "--fast", FAST, "--pdb", WATER_PDB, "--replicate", "1",
+                          "--steps", "8", "--rounds", "1", "--warmup", "1", "--no-baseline", "--lammps"])
+    (atoms, rows, comparison), = results
+    out = capsys.readouterr().out
+    names = [row[0] for row in rows]
+    assert names[-3:] == ["LAMMPS accurate-only", "LAMMPS fast-only", "LAMMPS rRESPA 2/0.5 fs"]
+    speed = {row[0]: row[1] for row in rows}
+    positions, elements, _, box = water()
+    reference = {"accurate-only": deepmd_energy_forces(ACCURATE, positions, elements, box)[0],
+                 "fast-only": deepmd_energy_forces(FAST, positions, elements, box)[0]}
+    reference["rRESPA 2/0.5 fs"] = reference["accurate-only"]   # fast + (accurate - fast)
+    assert [c[0] for c in comparison] == ["accurate-only", "fast-only", "rRESPA 2/0.5 fs"]
+    for name, plugin_sps, lammps_sps, ratio, plugin_e, lammps_e, rel, tolerance in comparison:
+        assert lammps_e == pytest.approx(plugin_e, rel=1e-8), name
+        assert lammps_e == pytest.approx(reference[name], rel=1e-8), name
+        assert rel == pytest.approx(abs(lammps_e - plugin_e) / abs(plugin_e))
+        assert tolerance == bench.ENERGY_TOLERANCE["float64"]
+        assert plugin_sps == speed[name] and lammps_sps == speed["LAMMPS " + name] > 0
+        assert ratio == pytest.approx(plugin_sps / lammps_sps)
+    assert "| LAMMPS rRESPA 2/0.5 fs |" in out and "plugin/LAMMPS" in out
+    assert "first-frame energy check, plugin vs LAMMPS" in out and ": ok" in out
+
+
+@pytest.mark.skipif(LAMMPS_MISSING is not None, reason=f"LAMMPS not installed: {LAMMPS_MISSING}")
+def test_lammps_triclinic_box_energy_equals_deeppot(tmp_path):
+    """A sheared (restricted triclinic) box goes to LAMMPS as OpenMM's reduced vectors."""
+    positions, elements, masses, box = water()
+    box = box.copy()
+    box[1, 0], box[2, 0], box[2, 1] = 0.3, -0.2, 0.25   # nm; within OpenMM's reduced form
+    data_file = str(tmp_path / "tilted.data")
+    type_names = lammps.write_data(data_file, positions, elements, masses, box)
+    assert type_names == ["O", "H"]
+    assert "3.0 -2.0 2.5 xy xz yz" in open(data_file).read()
+    script = lammps.input_script(data_file, type_names, [(1.0, FAST)], 0.0005, 0, warmup=0)
+    result = lammps.run(script, str(tmp_path))
+    assert result.first_energy == pytest.approx(deepmd_energy_forces(FAST, positions, elements, box)[0], rel=1e-8)
+
+
+def test_lammps_box_must_be_in_reduced_form():
+    assert lammps.restricted_box(np.diag([1.0, 2.0, 3.0])) == (10.0, 20.0, 30.0, 0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="reduced form"):
+        lammps.restricted_box(np.array([[1.0, 0.1, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]))
+
+
+def test_energy_mismatch_is_an_error(capsys):
+    row = ("accurate-only", 10.0, 5.0, 2.0, -100.0, -100.01, 1e-4, bench.ENERGY_TOLERANCE["float64"])
+    with pytest.raises(bench.EnergyMismatch, match="accurate-only"):
+        bench.print_comparison([row], 1)
+    assert "FAILED" in capsys.readouterr().out

@@ -1,44 +1,39 @@
 #ifndef CUDA_SWITCHINGDP_KERNELS_H_
 #define CUDA_SWITCHINGDP_KERNELS_H_
 
-#include "SwitchingDPKernels.h"
-#include "SwitchingDPSchedule.h"
-#include "SwitchingDPTorchEngine.h"
+#include "CommonSwitchingDPKernels.h"
 #include "openmm/KernelFactory.h"
 #include "openmm/cuda/CudaContext.h"
-#include <memory>
+#include <c10/cuda/CUDAGuard.h>
+#include <optional>
 
 namespace SwitchingDPPlugin {
 
 /**
- * The kernel for the CUDA platform: the same semantics as the Reference kernel
- * (schedule from the step count, per-model cache, DP subset), with positions,
- * neighbour list, models and forces kept on the GPU.
+ * The CUDA platform's kernel: the common kernel with torch on OpenMM's GPU.
  *
  * OpenMM works in its own CUDA context; PyTorch in the device's primary context.
- * Each execute() copies OpenMM's positions into a tensor with a small kernel in
- * OpenMM's context and waits for it, evaluates the models in the primary context
- * and waits for them, then adds the forces into OpenMM's fixed-point force buffer
- * with another small kernel in OpenMM's context.  The two waits are what make
- * the hand-over between the contexts' streams safe.
+ * The dense position and force arrays are OpenMM device arrays that torch views
+ * as CUDA tensors (torch::from_blob), so coordinates and forces never leave the
+ * GPU.  The hand-over between the two contexts' streams is made safe by waiting:
+ * for OpenMM's stream after the copy kernel, for torch's stream before OpenMM's
+ * add kernel reads the forces.
  */
-class CudaCalcSwitchingDPForceKernel : public CalcSwitchingDPForceKernel {
+class CudaCalcSwitchingDPForceKernel : public CommonCalcSwitchingDPForceKernel {
 public:
     CudaCalcSwitchingDPForceKernel(std::string name, const OpenMM::Platform& platform, OpenMM::CudaContext& cu);
     ~CudaCalcSwitchingDPForceKernel();
-    void initialize(const OpenMM::System& system, const SwitchingDPForce& force, const std::vector<int>& particles);
-    double execute(OpenMM::ContextImpl& context, bool includeForces, bool includeEnergy, bool ownGroup, int groups);
-    void copyParametersToContext(OpenMM::ContextImpl& context, const SwitchingDPForce& force);
-    std::vector<long long> getEvaluationCounts() const;
+protected:
+    torch::Device getTorchDevice() override;
+    torch::Tensor wrapArray(OpenMM::ArrayInterface& array, int64_t rows, torch::ScalarType type) override;
+    void enterTorch() override;
+    void leaveTorch() override;
+    void waitForOpenMM() override;
+    void waitForTorch() override;
 private:
     OpenMM::CudaContext& cu;
-    CUdevice device = 0;
     CUcontext primaryContext = nullptr;  // PyTorch's context on OpenMM's device, retained while we live
-    std::unique_ptr<SwitchingDPTorchEngine> engine;
-    SwitchingDPSchedule schedule;
-    bool periodic = false;
-    torch::Tensor positions;  // [DP particles, 3] float64, nm, on the GPU
-    torch::Tensor dpIndex;    // [System particles] int32 on the GPU: DP index of each particle, or -1
+    std::optional<c10::cuda::CUDAGuard> deviceGuard;  // torch's current device while in torch
 };
 
 class CudaSwitchingDPKernelFactory : public OpenMM::KernelFactory {

@@ -1,0 +1,97 @@
+"""The installed package on OpenMM's OpenCL platform (on machines without a GPU,
+pocl's CPU device) against the Reference platform: the bundled water's energies
+and forces from both models, in single, mixed and double precision.
+
+pocl compiles every kernel of a Context, so each precision gets one Context, shared
+by the tests through a module-scoped fixture; its two SwitchingDPForces sit in two
+force groups (the accurate model in group 0, the fast one in group 1)."""
+import numpy as np
+import openmm as mm
+import pytest
+
+import openmmswitchingdp
+from openmmswitchingdp import SwitchingDPForce
+
+from helpers import make_force, water
+
+# Relative to |E| and to max |F|.  Single precision rounds positions to float;
+# mixed precision returns forces as float; double is exact up to the 2^-32
+# fixed-point force buffer.
+TOLERANCE = {"single": (2e-4, 2e-4), "mixed": (1e-10, 1e-6), "double": (1e-10, 1e-9)}
+MODELS = {0: SwitchingDPForce.Accurate, 1: SwitchingDPForce.Fast}
+
+
+def _opencl_unavailable():
+    names = [mm.Platform.getPlatform(i).getName() for i in range(mm.Platform.getNumPlatforms())]
+    if "OpenCL" not in names:
+        failures = [f for f in mm.Platform.getPluginLoadFailures() if "OpenCL" in f]
+        return "OpenMM's OpenCL platform did not load" + (f": {failures[0]}" if failures else
+                                                          " (no OpenCL device; scripts/setup.sh installs pocl's CPU device)")
+    if "libOpenMMSwitchingDPOpenCL.so" not in openmmswitchingdp.LOADED_PLUGINS:
+        return "openmmswitchingdp was built without its OpenCL kernel (no OpenCL headers at build time)"
+    return None
+
+
+def _system():
+    positions, elements, masses, box = water()
+    system = mm.System()
+    for m in masses:
+        system.addParticle(m)
+    system.setDefaultPeriodicBoxVectors(*[mm.Vec3(*v) for v in box])
+    for group, model in MODELS.items():
+        force = make_force(model)
+        force.setTypes(elements)
+        force.setForceGroup(group)
+        system.addForce(force)
+    return system, positions
+
+
+def _group(context, group):
+    state = context.getState(getEnergy=True, getForces=True, groups={group})
+    return (state.getPotentialEnergy().value_in_unit(mm.unit.kilojoule_per_mole),
+            np.array(state.getForces(asNumpy=True).value_in_unit(mm.unit.kilojoule_per_mole / mm.unit.nanometer)))
+
+
+@pytest.fixture(scope="module")
+def reference():
+    reason = _opencl_unavailable()
+    if reason:
+        pytest.skip(reason)
+    system, positions = _system()
+    context = mm.Context(system, mm.VerletIntegrator(0.0005), mm.Platform.getPlatformByName("Reference"))
+    context.setPositions(positions)
+    return {group: _group(context, group) for group in MODELS}
+
+
+@pytest.fixture(scope="module", params=["single", "mixed", "double"])
+def opencl(request):
+    reason = _opencl_unavailable()
+    if reason:
+        pytest.skip(reason)
+    system, positions = _system()
+    try:
+        context = mm.Context(system, mm.VerletIntegrator(0.0005), mm.Platform.getPlatformByName("OpenCL"),
+                             {"Precision": request.param})
+    except mm.OpenMMException as error:
+        pytest.skip(f"no OpenCL device for {request.param} precision: {error}")
+    context.setPositions(positions)
+    return request.param, context, system
+
+
+@pytest.mark.parametrize("group", sorted(MODELS))
+def test_energy_and_forces_match_reference(opencl, reference, group):
+    precision, context, _ = opencl
+    energy, forces = _group(context, group)
+    ref_energy, ref_forces = reference[group]
+    tol_energy, tol_forces = TOLERANCE[precision]
+    assert abs(energy - ref_energy) <= tol_energy * abs(ref_energy)
+    assert np.abs(forces - ref_forces).max() <= tol_forces * np.abs(ref_forces).max()
+
+
+def test_each_model_evaluated_once_per_configuration(opencl):
+    _, context, system = opencl
+    for group in MODELS:
+        _group(context, group)   # cached: the positions have not changed
+    for group, model in MODELS.items():
+        counts = SwitchingDPForce.cast(system.getForce(group)).getEvaluationCounts(context)
+        assert counts[model] == 1 and counts[1 - model] == 0

@@ -14,6 +14,7 @@
 namespace SwitchingDPPlugin {
 
 class DPModel;
+class SwitchingDPForce;
 
 /** One model's energy and forces on the DP particles, in OpenMM units. */
 struct DPResult {
@@ -46,6 +47,8 @@ public:
                       const std::vector<std::string>& typeNames, const std::vector<int>& particles,
                       bool periodic, double skinNm, const torch::Device& device = torch::kCPU,
                       NeighborListKind listKind = ListForDevice, const DPUnits& units = DPUnits());
+    /** The engine for a Force's models, types, periodicity and skin, over its resolved DP particles. */
+    SwitchingDPEngine(const SwitchingDPForce& force, const std::vector<int>& particles, const torch::Device& device);
     ~SwitchingDPEngine();
     /**
      * Evaluate one model.  positions: the DP particles' positions, [n, 3] float64

@@ -1,18 +1,42 @@
 #include "SwitchingDPEngine.h"
 #include "DPModel.h"
-#include "EngineChecks.h"
 #include "HostNeighborList.h"
+#include "SwitchingDPForce.h"
 #include "TensorNeighborList.h"
 #include "openmm/OpenMMException.h"
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <iostream>
 #include <numeric>
 
 using namespace SwitchingDPPlugin;
 using OpenMM::OpenMMException;
 using OpenMM::Vec3;
 using torch::Tensor;
+
+namespace {
+
+void checkOneTypePerParticle(std::size_t numTypeNames, std::size_t numParticles) {
+    if (numTypeNames != numParticles)
+        throw OpenMMException("SwitchingDPForce: " + std::to_string(numTypeNames) + " type names for " +
+                std::to_string(numParticles) + " DP particles");
+}
+
+[[noreturn]] void throwNonFinitePosition(int particle) {
+    throw OpenMMException("SwitchingDPForce: particle " + std::to_string(particle) +
+            " has a non-finite position (NaN or infinity); the simulation has probably blown up");
+}
+
+/** A DP particle (System index) has `count` neighbours of model type `type` within a model's cutoff, more than sel. */
+void warnSelExceeded(const DPModelInfo& info, int model, int particle, long long count, int type) {
+    std::cerr << "SwitchingDPForce warning: particle " << particle << " has " << count << " neighbours of type '"
+              << info.typeMap[type] << "' within the " << modelRole(model) << " model's cutoff, more than its sel ("
+              << info.sel[type] << "); the model keeps only the nearest. Retrain with a larger sel if this persists."
+              << std::endl;
+}
+
+} // namespace
 
 /** The host cell list where tensors live on the CPU, the tensor list on devices. */
 static std::unique_ptr<DPNeighborList> makeNeighborList(SwitchingDPEngine::NeighborListKind kind, const torch::Device& device,
@@ -39,6 +63,13 @@ SwitchingDPEngine::SwitchingDPEngine(const std::array<std::string, 2>& contents,
         if (!device.is_cpu())
             models[m]->to(device);
     }
+}
+
+SwitchingDPEngine::SwitchingDPEngine(const SwitchingDPForce& force, const std::vector<int>& particles,
+                                     const torch::Device& device) :
+        SwitchingDPEngine({force.getModelContents(Accurate), force.getModelContents(Fast)},
+                          {force.getModelFile(Accurate), force.getModelFile(Fast)}, force.getTypes(), particles,
+                          force.usesPeriodicBoundaryConditions(), force.getNeighborListSkin(), device) {
 }
 
 SwitchingDPEngine::~SwitchingDPEngine() {

@@ -87,12 +87,13 @@ void TensorNeighborList::build(const Tensor& positions, const double* box) {
         reach[k] = (listCutoff + skin) / geometry.faceSpacing[k];
     }
     boxRows = table(std::vector<double>(box, box + 9), device).view({3, 3});
-    Tensor wrap = positions.matmul(table(inverse, device).view({3, 3})).floor();  // [n, 3]
+    Tensor fractional = positions.matmul(table(inverse, device).view({3, 3}));  // [n, 3]
+    Tensor wrap = fractional.floor();
     Tensor wrapped = positions - wrap.matmul(boxRows);
 
     // Wrapped space: the wrapped atoms, then their images near the box.
     Tensor imageShifts;
-    Tensor imageAtoms = findImages(positions.matmul(table(inverse, device).view({3, 3})) - wrap, reach, imageShifts);
+    Tensor imageAtoms = findImages(fractional - wrap, reach, imageShifts);
     Tensor entries = torch::cat({wrapped, wrapped.index_select(0, imageAtoms) + imageShifts.matmul(boxRows)});
     Tensor entryAtom = torch::cat({local, imageAtoms});
     Tensor entryShift = torch::cat({torch::zeros({n, 3}, positions.options()), imageShifts});

@@ -38,7 +38,6 @@ void CommonCalcSwitchingDPForceKernel::releaseTorchState() {
 
 void CommonCalcSwitchingDPForceKernel::initialize(const System& system, const SwitchingDPForce& force,
                                                   const std::vector<int>& particles) {
-    periodic = force.usesPeriodicBoundaryConditions();
     numParticles = (int) particles.size();
     {
         // OpenMM's side: the dense arrays, the index map and the two device kernels.
@@ -93,10 +92,7 @@ void CommonCalcSwitchingDPForceKernel::initialize(const System& system, const Sw
     // torch's side: the engine on the platform's device, and views of the dense
     // arrays where the platform can give them.
     TorchScope scope(*this);
-    std::array<std::string, 2> contents = {force.getModelContents(Accurate), force.getModelContents(Fast)};
-    std::array<std::string, 2> labels = {force.getModelFile(Accurate), force.getModelFile(Fast)};
-    engine = std::make_unique<SwitchingDPEngine>(contents, labels, force.getTypes(), particles, periodic,
-                                                 force.getNeighborListSkin(), getTorchDevice());
+    engine = std::make_unique<SwitchingDPEngine>(force, particles, getTorchDevice());
     positionsView = wrapArray(positionsArray, numParticles, arrayType);
     forcesView = wrapArray(forcesArray, numParticles, arrayType);
     if (positionsView.defined() != forcesView.defined())
@@ -129,7 +125,6 @@ double CommonCalcSwitchingDPForceKernel::execute(ContextImpl& context, bool incl
     if (onDevice)
         waitForOpenMM();
     else {
-        // A fresh tensor each time: the engine may keep the positions it is given.
         hostPositions = torch::empty({numParticles, 3}, torch::TensorOptions().dtype(arrayType));
         positionsArray.download(hostPositions.data_ptr());
     }
@@ -142,7 +137,7 @@ double CommonCalcSwitchingDPForceKernel::execute(ContextImpl& context, bool incl
         for (int m = 0; m < 2; m++) {
             if (coefficients[m] == 0.0)
                 continue;
-            const DPResult& result = engine->evaluate((Model) m, positions, periodic ? box : nullptr);
+            const DPResult& result = engine->evaluate((Model) m, positions, box);
             energy += coefficients[m] * result.energy;
             if (includeForces)
                 total = (total.defined() ? total + coefficients[m] * result.forces : coefficients[m] * result.forces);

@@ -84,7 +84,6 @@ private:
     };
 
     std::unique_ptr<SwitchingDPEngine> engine;
-    bool periodic = false;
     int numParticles = 0;
     torch::ScalarType arrayType = torch::kFloat64;  // DP_REAL of the device kernels
     OpenMM::ComputeArray positionsArray, forcesArray;  // [n, 3] DP_REAL, dense, DP order
@@ -93,10 +92,9 @@ private:
     std::vector<OpenMM::mm_int4> lastCellOffsets;      // what cellOffsets holds
     int boxArgument = 0;                               // the copy kernel's first box-vector argument
     OpenMM::ComputeKernel copyPositionsKernel, addForcesKernel;
-    // Either views of the two arrays on the torch device (no copies), or host
-    // buffers they are downloaded to and uploaded from.
+    // Views of the two arrays on the torch device (no copies), or undefined where
+    // the platform goes through host memory.
     torch::Tensor positionsView, forcesView;
-    torch::Tensor hostPositions, hostForces;
 };
 
 } // namespace SwitchingDPPlugin

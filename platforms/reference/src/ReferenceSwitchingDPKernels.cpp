@@ -11,10 +11,7 @@ static ReferencePlatform::PlatformData& platformData(ContextImpl& context) {
 
 void ReferenceCalcSwitchingDPForceKernel::initialize(const System& system, const SwitchingDPForce& force,
                                                      const std::vector<int>& particles) {
-    std::array<std::string, 2> contents = {force.getModelContents(Accurate), force.getModelContents(Fast)};
-    std::array<std::string, 2> labels = {force.getModelFile(Accurate), force.getModelFile(Fast)};
-    engine = std::make_unique<SwitchingDPEngine>(contents, labels, force.getTypes(), particles,
-            force.usesPeriodicBoundaryConditions(), force.getNeighborListSkin(), torch::kCPU);
+    engine = std::make_unique<SwitchingDPEngine>(force, particles, torch::kCPU);
     positions = torch::zeros({(int64_t) particles.size(), 3}, torch::kFloat64);
 }
 

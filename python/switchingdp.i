@@ -18,6 +18,7 @@ namespace std {
     %template(SwitchingDPStringVector) vector<string>;
     %template(SwitchingDPIntVector) vector<int>;
     %template(SwitchingDPLongVector) vector<long long>;
+    %template(SwitchingDPDoubleVector) vector<double>;
 }
 
 // C++ exceptions (OpenMMException, bad input) become Python exceptions, as in OpenMM.
@@ -48,14 +49,23 @@ public:
     enum Mode { Alternating = 0, MultipleTimeStep = 1 };
     enum SlowTerm { Difference = 0, Residual = 1 };
     SwitchingDPForce(const std::string& accurateModelFile, const std::string& fastModelFile);
+    SwitchingDPForce(const std::string& modelFile);
     static SwitchingDPForce* fromModelContents(const std::string& accurateContents, const std::string& fastContents,
                                                const std::string& accurateLabel = "accurate model",
                                                const std::string& fastLabel = "fast model");
+    int getNumModels() const;
     const std::string& getModelFile(Model model) const;
     const std::string& getModelContents(Model model) const;
     double getModelCutoff(Model model) const;
     const std::vector<std::string>& getModelTypeMap(Model model) const;
     const std::vector<int>& getModelSel(Model model) const;
+    int getModelNumFrameParameters(Model model) const;
+    int getModelNumAtomicParameters(Model model) const;
+    bool getModelUsesMessagePassing(Model model) const;
+    void setFrameParameters(const std::vector<double>& values);
+    const std::vector<double>& getFrameParameters() const;
+    void setAtomicParameters(const std::vector<double>& values);
+    const std::vector<double>& getAtomicParameters() const;
     void setTypes(const std::vector<std::string>& types);
     const std::vector<std::string>& getTypes() const;
     void setParticles(const std::vector<int>& particles);

@@ -3,50 +3,52 @@
 
 #include "DPModelInfo.h"
 #include <torch/script.h>
-#include <algorithm>
-#include <array>
 #include <memory>
 #include <string>
 
 namespace SwitchingDPPlugin {
 
 /**
- * One frozen DeePMD-kit PyTorch model, called through forward_lower with a
- * neighbour list we build ourselves (the model's own forward() builds a dense
- * O(N^2) list and is not fit for MD).
+ * The inputs of one call of a DeePMD-kit model's lower interface, batch dimension
+ * first, all on the model's device.  We build the neighbour list ourselves (the
+ * models' own forward() builds a dense O(N^2) one, not fit for MD).
+ */
+struct DPModelCall {
+    torch::Tensor coord;    ///< [1, nall, 3] float64, model length units; local atoms first
+    torch::Tensor atype;    ///< [1, nall] int64, model type indices
+    torch::Tensor nlist;    ///< [1, nloc, nnei] int64, indices into the extended atoms, -1 padding
+    torch::Tensor mapping;  ///< [1, nall] int64, the local atom each extended atom is an image of
+    torch::Tensor fparam;   ///< [1, dim_fparam] float64, or undefined when the model takes none
+    torch::Tensor aparam;   ///< [1, nloc, dim_aparam] float64, or undefined when the model takes none
+};
+
+/**
+ * One frozen DeePMD-kit model: a TorchScript file from `dp --pt freeze` (.pth) or
+ * an AOTInductor package from `dp --pt-expt freeze` (.pt2), told apart by contents.
+ * Message-passing models (DPA-2, DPA-3) get the extended-to-local mapping and pass
+ * their messages through the ghost atoms in this one process.
  */
 class DPModel {
 public:
-    DPModel(const std::string& contents, const std::string& label);
+    /** Load a model from a file's contents for a device; errors name `label` (usually the file name). */
+    static std::unique_ptr<DPModel> load(const std::string& contents, const std::string& label,
+                                         const torch::Device& device = torch::kCPU);
+    virtual ~DPModel() {}
     const DPModelInfo& getInfo() const { return info; }
     const std::string& getLabel() const { return label; }
+    /** Move the model to another device (load() already put it on its device). */
+    virtual void to(const torch::Device& device) = 0;
     /**
-     * Move the model to a device (models load on the CPU).  Besides parameters
-     * and buffers, which module.to() moves, any plain tensor attribute is moved
-     * too, so nothing the model reads is left behind on the CPU.
+     * Evaluate the model.  Returns the energy (a one-element tensor, model units)
+     * and writes the forces on the extended atoms, [nall, 3] or [1, nall, 3]: the
+     * caller folds ghost forces onto their owners.
      */
-    void to(const torch::Device& device);
-    /**
-     * Evaluate the model.  All tensors on the same device, batch dimension first:
-     * extendedCoord [1, nall, 3] (float64, model length units), extendedType
-     * [1, nall] int64, nlist [1, nloc, nnei] int64 with -1 padding.  Returns the
-     * energy [1, 1] and writes the forces on the extended atoms [1, nall, 3].
-     */
-    torch::Tensor compute(const torch::Tensor& extendedCoord, const torch::Tensor& extendedType,
-                          const torch::Tensor& nlist, torch::Tensor& extendedForce);
-private:
+    virtual torch::Tensor compute(const DPModelCall& call, torch::Tensor& extendedForce) = 0;
+protected:
+    explicit DPModel(const std::string& label) : label(label) {}
     std::string label;
-    torch::jit::Module module;
     DPModelInfo info;
 };
-
-/** The larger of the two models' cutoffs (model length units): the neighbour list's range. */
-inline double largestCutoff(const std::array<std::unique_ptr<DPModel>, 2>& models) {
-    return std::max(models[0]->getInfo().cutoff, models[1]->getInfo().cutoff);
-}
-
-/** Load the TorchScript module with errors that name the file. */
-torch::jit::Module loadTorchScript(const std::string& contents, const std::string& label);
 
 } // namespace SwitchingDPPlugin
 

@@ -23,7 +23,7 @@ struct DPResult {
 };
 
 /**
- * The one engine behind every platform's kernel: both models, one shared
+ * The one engine behind every platform's kernel: both models (or one), one shared
  * neighbour list, the extended atoms and ghost-to-owner force folding, the sel
  * widening rule, unit conversion (DPUnits), a per-model cache keyed by the exact
  * positions and box, evaluation counts, and the checks on positions and sel.
@@ -38,16 +38,18 @@ public:
     enum NeighborListKind { ListForDevice, HostList, TensorList };
     /**
      * contents/labels: the two frozen models (indexed by Model) and names for
-     * errors; typeNames: one DP type name per DP particle; particles: the DP
+     * errors (empty contents for the fast model: a one-model engine); typeNames: one DP type name per DP particle; particles: the DP
      * particles' indices in the System (used in messages); skin in nm; device: where
      * the models and all tensors live; listKind: which neighbour list (tests and
-     * measurements compare them; the host list needs a CPU device).
+     * measurements compare them; the host list needs a CPU device); the frame and
+     * atomic parameters as in setParameters().
      */
     SwitchingDPEngine(const std::array<std::string, 2>& contents, const std::array<std::string, 2>& labels,
                       const std::vector<std::string>& typeNames, const std::vector<int>& particles,
                       bool periodic, double skinNm, const torch::Device& device = torch::kCPU,
-                      NeighborListKind listKind = ListForDevice, const DPUnits& units = DPUnits());
-    /** The engine for a Force's models, types, periodicity and skin, over its resolved DP particles. */
+                      NeighborListKind listKind = ListForDevice, const DPUnits& units = DPUnits(),
+                      const std::vector<double>& frameParameters = {}, const std::vector<double>& atomicParameters = {});
+    /** The engine for a Force's models, types, periodicity, skin and parameters, over its resolved DP particles. */
     SwitchingDPEngine(const SwitchingDPForce& force, const std::vector<int>& particles, const torch::Device& device);
     ~SwitchingDPEngine();
     /**
@@ -59,6 +61,14 @@ public:
      */
     const DPResult& evaluate(Model model, const torch::Tensor& positions, const OpenMM::Vec3* box);
     long long getEvaluationCount(Model model) const { return evaluations[model]; }
+    /**
+     * The frame parameters (fparam, given to every model with dim_fparam > 0) and
+     * atomic parameters (aparam, dim_aparam values per DP particle, particle-major).
+     * Throws, naming the model and the length it expects, if a model needs values it
+     * does not get or the lengths are wrong.  Invalidates the cache.
+     */
+    void setParameters(const std::vector<double>& frame, const std::vector<double>& atomic);
+    bool hasModel(Model model) const { return models[model] != nullptr; }
     /** Wall time of one model's evaluations (cache hits excluded), and the part spent in the model call itself. */
     struct Timing {
         double evaluateSeconds = 0, modelSeconds = 0;
@@ -82,6 +92,7 @@ private:
     torch::Tensor widenForModel(Model model, const torch::Tensor& nlist, const torch::Tensor& types);
     std::array<std::unique_ptr<DPModel>, 2> models;
     std::array<torch::Tensor, 2> localTypes;  // per model: model type index of each DP particle, on the device
+    std::array<torch::Tensor, 2> fparam, aparam;  // per model, on the device; undefined if the model takes none
     std::array<Cache, 2> cache;
     std::array<long long, 2> evaluations = {0, 0};
     std::array<Timing, 2> timing;

@@ -1,9 +1,11 @@
 #include "DPModel.h"
+#include "ExportedDPModel.h"
 #include "openmm/OpenMMException.h"
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -104,7 +106,8 @@ static std::string loadDeepmdOps() {
     return failure;
 }
 
-torch::jit::Module SwitchingDPPlugin::loadTorchScript(const std::string& contents, const std::string& label) {
+/** Load a TorchScript module with errors that name the file. */
+static torch::jit::Module loadTorchScript(const std::string& contents, const std::string& label) {
     configureTorchScriptOnce();
     for (int attempt = 0; ; attempt++) {
         std::istringstream stream(contents);
@@ -118,7 +121,8 @@ torch::jit::Module SwitchingDPPlugin::loadTorchScript(const std::string& content
             firstLine = firstLine.substr(0, firstLine.find('\n'));
             bool needsOps = what.find("deepmd::") != std::string::npos;
             if (!needsOps)
-                throw OpenMMException("SwitchingDPForce: '" + label + "' is not a frozen PyTorch (TorchScript) model: " + firstLine);
+                throw OpenMMException("SwitchingDPForce: '" + label + "' is neither a frozen PyTorch (TorchScript) model "
+                        "nor an exported .pt2 model: " + firstLine);
             std::string failure = (attempt == 0 ? loadDeepmdOps() : "the operators are still missing after loading it");
             if (!failure.empty())
                 throw OpenMMException("SwitchingDPForce: model '" + label + "' needs deepmd-kit's custom operators (" +
@@ -135,67 +139,89 @@ static c10::IValue callMethod(torch::jit::Module& module, const std::string& nam
     return (*method)(std::vector<c10::IValue>{});
 }
 
-static DPModelInfo readInfo(torch::jit::Module& module, const std::string& label) {
-    DPModelInfo info;
-    if (!module.find_method("forward_lower"))
-        throw OpenMMException("SwitchingDPForce: '" + label + "' is a TorchScript module but not a DeePMD-kit "
-                "frozen model (it has no method forward_lower())");
-    info.cutoff = callMethod(module, "get_rcut", label).toDouble();
-    for (const auto& name : callMethod(module, "get_type_map", label).toListRef())
-        info.typeMap.push_back(name.toStringRef());
-    for (const auto& n : callMethod(module, "get_sel", label).toListRef())
-        info.sel.push_back((int) n.toInt());
-    info.dimFparam = (int) callMethod(module, "get_dim_fparam", label).toInt();
-    info.dimAparam = (int) callMethod(module, "get_dim_aparam", label).toInt();
-    info.messagePassing = callMethod(module, "has_message_passing", label).toBool();
-    info.mixedTypes = callMethod(module, "mixed_types", label).toBool();
-    if (info.dimFparam > 0 || info.dimAparam > 0)
-        throw OpenMMException("SwitchingDPForce: model '" + label + "' needs frame parameters (dim_fparam = " +
-                std::to_string(info.dimFparam) + ") or atomic parameters (dim_aparam = " + std::to_string(info.dimAparam) +
-                "), which SwitchingDPForce does not supply");
-    if (info.messagePassing)
-        throw OpenMMException("SwitchingDPForce: model '" + label + "' uses message passing (e.g. DPA-2/DPA-3), "
-                "which needs communication SwitchingDPForce does not provide; use a model without message passing");
-    if (!(info.cutoff > 0))
+/** The checks every model's metadata passes, whatever its format. */
+static void checkInfo(const DPModelInfo& info, const std::string& label) {
+    if (!(info.cutoff > 0) || !std::isfinite(info.cutoff))
         throw OpenMMException("SwitchingDPForce: model '" + label + "' reports a cutoff of " + std::to_string(info.cutoff));
     if (info.typeMap.empty())
         throw OpenMMException("SwitchingDPForce: model '" + label + "' has an empty type_map");
-    return info;
+    if (info.dimFparam < 0 || info.dimAparam < 0)
+        throw OpenMMException("SwitchingDPForce: model '" + label + "' reports a negative number of frame or atomic parameters");
+}
+
+namespace {
+
+/** A TorchScript model frozen by `dp --pt freeze`. */
+class TorchScriptModel : public DPModel {
+public:
+    TorchScriptModel(const std::string& contents, const std::string& label) : DPModel(label) {
+        module = loadTorchScript(contents, label);
+        if (!module.find_method("forward_lower"))
+            throw OpenMMException("SwitchingDPForce: '" + label + "' is a TorchScript module but not a DeePMD-kit "
+                    "frozen model (it has no method forward_lower())");
+        info.cutoff = callMethod(module, "get_rcut", label).toDouble();
+        for (const auto& name : callMethod(module, "get_type_map", label).toListRef())
+            info.typeMap.push_back(name.toStringRef());
+        for (const auto& n : callMethod(module, "get_sel", label).toListRef())
+            info.sel.push_back((int) n.toInt());
+        info.dimFparam = (int) callMethod(module, "get_dim_fparam", label).toInt();
+        info.dimAparam = (int) callMethod(module, "get_dim_aparam", label).toInt();
+        info.messagePassing = callMethod(module, "has_message_passing", label).toBool();
+        info.mixedTypes = callMethod(module, "mixed_types", label).toBool();
+        info.format = "TorchScript";
+        checkInfo(info, label);
+        module.eval();
+    }
+    void to(const torch::Device& device) override {
+        // Besides parameters and buffers, which module.to() moves, any plain tensor
+        // attribute is moved too, so nothing the model reads is left on the CPU.
+        module.to(device);
+        for (torch::jit::Module submodule : module.modules())
+            for (const auto& attribute : submodule.named_attributes(/*recurse=*/false))
+                if (attribute.value.isTensor() && attribute.value.toTensor().device() != device)
+                    submodule.setattr(attribute.name, attribute.value.toTensor().to(device));
+    }
+    torch::Tensor compute(const DPModelCall& call, torch::Tensor& extendedForce) override {
+        // forward_lower(extended_coord, extended_atype, nlist, mapping, fparam, aparam, do_atomic_virial).
+        // The mapping is what message-passing descriptors use to copy each layer's
+        // features from local atoms to their ghost images; other models ignore it.
+        auto optional = [](const torch::Tensor& t) { return t.defined() ? c10::IValue(t) : c10::IValue(); };
+        std::vector<c10::IValue> args = {call.coord, call.atype, call.nlist, call.mapping, optional(call.fparam),
+                                         optional(call.aparam), false};
+        c10::IValue result;
+        try {
+            result = module.get_method("forward_lower")(args);
+        }
+        catch (const std::exception& e) {
+            std::string what = e.what();
+            throw OpenMMException("SwitchingDPForce: evaluating model '" + label + "' failed: " + what.substr(0, 2000));
+        }
+        auto dict = result.toGenericDict();
+        extendedForce = dict.at("extended_force").toTensor();
+        return dict.at("energy").toTensor();
+    }
+private:
+    torch::jit::Module module;
+};
+
+} // namespace
+
+std::unique_ptr<DPModel> DPModel::load(const std::string& contents, const std::string& label, const torch::Device& device) {
+    if (isExportedModel(contents)) {
+        checkInfo(inspectExportedModel(contents, label), label);
+        return loadExportedModel(contents, label, device);
+    }
+    std::unique_ptr<DPModel> model = std::make_unique<TorchScriptModel>(contents, label);
+    if (!device.is_cpu())
+        model->to(device);
+    return model;
 }
 
 DPModelInfo SwitchingDPPlugin::inspectDPModel(const std::string& contents, const std::string& label) {
-    torch::jit::Module module = loadTorchScript(contents, label);
-    return readInfo(module, label);
-}
-
-DPModel::DPModel(const std::string& contents, const std::string& label) : label(label) {
-    module = loadTorchScript(contents, label);
-    info = readInfo(module, label);
-    module.eval();
-}
-
-void DPModel::to(const torch::Device& device) {
-    module.to(device);
-    for (torch::jit::Module submodule : module.modules())
-        for (const auto& attribute : submodule.named_attributes(/*recurse=*/false))
-            if (attribute.value.isTensor() && attribute.value.toTensor().device() != device)
-                submodule.setattr(attribute.name, attribute.value.toTensor().to(device));
-}
-
-torch::Tensor DPModel::compute(const torch::Tensor& extendedCoord, const torch::Tensor& extendedType,
-                               const torch::Tensor& nlist, torch::Tensor& extendedForce) {
-    // forward_lower(extended_coord, extended_atype, nlist, mapping, fparam, aparam, do_atomic_virial);
-    // ghost forces are summed onto their owners by the caller.
-    std::vector<c10::IValue> args = {extendedCoord, extendedType, nlist, c10::IValue(), c10::IValue(), c10::IValue(), false};
-    c10::IValue result;
-    try {
-        result = module.get_method("forward_lower")(args);
+    if (isExportedModel(contents)) {
+        DPModelInfo info = inspectExportedModel(contents, label);
+        checkInfo(info, label);
+        return info;
     }
-    catch (const std::exception& e) {
-        std::string what = e.what();
-        throw OpenMMException("SwitchingDPForce: evaluating model '" + label + "' failed: " + what.substr(0, 2000));
-    }
-    auto dict = result.toGenericDict();
-    extendedForce = dict.at("extended_force").toTensor();
-    return dict.at("energy").toTensor();
+    return TorchScriptModel(contents, label).getInfo();
 }

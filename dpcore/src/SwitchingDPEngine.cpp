@@ -50,32 +50,95 @@ static std::unique_ptr<DPNeighborList> makeNeighborList(SwitchingDPEngine::Neigh
     return std::make_unique<TensorNeighborList>(cutoff, skin);
 }
 
+/** The models of an engine: the fast one is absent when its contents are empty (a one-model force). */
+static std::array<std::unique_ptr<DPModel>, 2> loadModels(const std::array<std::string, 2>& contents,
+                                                          const std::array<std::string, 2>& labels,
+                                                          const torch::Device& device) {
+    std::array<std::unique_ptr<DPModel>, 2> models;
+    models[Accurate] = DPModel::load(contents[Accurate], labels[Accurate], device);
+    if (!contents[Fast].empty())
+        models[Fast] = DPModel::load(contents[Fast], labels[Fast], device);
+    return models;
+}
+
+/** The neighbour list's range: the largest cutoff of the models present (model length units). */
+static double largestCutoff(const std::array<std::unique_ptr<DPModel>, 2>& models) {
+    double cutoff = 0;
+    for (const auto& model : models)
+        if (model)
+            cutoff = std::max(cutoff, model->getInfo().cutoff);
+    return cutoff;
+}
+
 SwitchingDPEngine::SwitchingDPEngine(const std::array<std::string, 2>& contents, const std::array<std::string, 2>& labels,
         const std::vector<std::string>& typeNames, const std::vector<int>& particles, bool periodic, double skinNm,
-        const torch::Device& device, NeighborListKind listKind, const DPUnits& units) :
-        models{std::make_unique<DPModel>(contents[0], labels[0]), std::make_unique<DPModel>(contents[1], labels[1])},
-        particles(particles), periodic(periodic), device(device), units(units),
+        const torch::Device& device, NeighborListKind listKind, const DPUnits& units,
+        const std::vector<double>& frameParameters, const std::vector<double>& atomicParameters) :
+        models(loadModels(contents, labels, device)), particles(particles), periodic(periodic), device(device), units(units),
         neighbors(makeNeighborList(listKind, device, largestCutoff(models), units.toModelLength(skinNm))) {
     checkOneTypePerParticle(typeNames.size(), particles.size());
     for (int m = 0; m < 2; m++) {
+        if (!models[m])
+            continue;
         std::vector<long long> indices = models[m]->getInfo().typeIndices(typeNames, modelRole(m), labels[m]);
         localTypes[m] = torch::tensor(std::vector<int64_t>(indices.begin(), indices.end()), torch::kInt64).to(device);
-        if (!device.is_cpu())
-            models[m]->to(device);
     }
+    setParameters(frameParameters, atomicParameters);
 }
 
 SwitchingDPEngine::SwitchingDPEngine(const SwitchingDPForce& force, const std::vector<int>& particles,
                                      const torch::Device& device) :
-        SwitchingDPEngine({force.getModelContents(Accurate), force.getModelContents(Fast)},
-                          {force.getModelFile(Accurate), force.getModelFile(Fast)}, force.getTypes(), particles,
-                          force.usesPeriodicBoundaryConditions(), force.getNeighborListSkin(), device) {
+        SwitchingDPEngine({force.getModelContents(Accurate), force.getNumModels() == 2 ? force.getModelContents(Fast) : ""},
+                          {force.getModelFile(Accurate), force.getNumModels() == 2 ? force.getModelFile(Fast) : ""},
+                          force.getTypes(), particles, force.usesPeriodicBoundaryConditions(),
+                          force.getNeighborListSkin(), device, ListForDevice, DPUnits(),
+                          force.getFrameParameters(), force.getAtomicParameters()) {
 }
 
+void SwitchingDPEngine::setParameters(const std::vector<double>& frame, const std::vector<double>& atomic) {
+    const int64_t n = (int64_t) particles.size();
+    bool frameUsed = false, atomicUsed = false;
+    std::array<Tensor, 2> newFrame, newAtomic;
+    for (int m = 0; m < 2; m++) {
+        if (!models[m])
+            continue;
+        const DPModelInfo& info = models[m]->getInfo();
+        const std::string model = std::string("the ") + modelRole(m) + " model '" + models[m]->getLabel() + "'";
+        if (info.dimFparam > 0) {
+            if ((int64_t) frame.size() != info.dimFparam)
+                throw OpenMMException("SwitchingDPForce: " + model + " takes " + std::to_string(info.dimFparam) +
+                        " frame parameters (dim_fparam) but " + std::to_string(frame.size()) +
+                        " were given; call setFrameParameters() with " + std::to_string(info.dimFparam) + " values");
+            newFrame[m] = torch::tensor(frame, torch::kFloat64).view({1, info.dimFparam}).to(device);
+            frameUsed = true;
+        }
+        if (info.dimAparam > 0) {
+            if ((int64_t) atomic.size() != n * info.dimAparam)
+                throw OpenMMException("SwitchingDPForce: " + model + " takes " + std::to_string(info.dimAparam) +
+                        " atomic parameters (dim_aparam) per DP particle, " + std::to_string(n * info.dimAparam) +
+                        " for the " + std::to_string(n) + " DP particles, but " + std::to_string(atomic.size()) +
+                        " were given; call setAtomicParameters() with them particle by particle");
+            newAtomic[m] = torch::tensor(atomic, torch::kFloat64).view({1, n, info.dimAparam}).to(device);
+            atomicUsed = true;
+        }
+    }
+    if (!frame.empty() && !frameUsed)
+        throw OpenMMException("SwitchingDPForce: " + std::to_string(frame.size()) + " frame parameters were given "
+                "but no model takes any (dim_fparam = 0)");
+    if (!atomic.empty() && !atomicUsed)
+        throw OpenMMException("SwitchingDPForce: " + std::to_string(atomic.size()) + " atomic parameters were given "
+                "but no model takes any (dim_aparam = 0)");
+    fparam = newFrame;
+    aparam = newAtomic;
+    for (Cache& entry : cache)
+        entry.valid = false;
+}
 SwitchingDPEngine::~SwitchingDPEngine() {
 }
 
 const DPModelInfo& SwitchingDPEngine::getInfo(Model model) const {
+    if (!models[model])
+        throw OpenMMException(std::string("SwitchingDPForce: this force has no ") + modelRole(model) + " model");
     return models[model]->getInfo();
 }
 
@@ -85,6 +148,8 @@ const DPResult& SwitchingDPEngine::evaluate(Model model, const Tensor& positions
             positions.scalar_type() != torch::kFloat64 || positions.device() != device)
         throw OpenMMException("SwitchingDPForce: the engine takes the " + std::to_string(n) +
                 " DP particles' positions as an [n, 3] float64 tensor on " + device.str());
+    if (!models[model])
+        throw OpenMMException(std::string("SwitchingDPForce: this force has no ") + modelRole(model) + " model");
     std::array<double, 9> boxNm{};
     if (periodic)
         for (int v = 0; v < 3; v++)
@@ -108,9 +173,16 @@ const DPResult& SwitchingDPEngine::evaluate(Model model, const Tensor& positions
     Tensor types = localTypes[model].index_select(0, input.atoms);
     Tensor nlist = widenForModel(model, input.nlist, types);
 
+    DPModelCall call;
+    call.coord = input.coord.unsqueeze(0);
+    call.atype = types.unsqueeze(0);
+    call.nlist = nlist.unsqueeze(0);
+    call.mapping = input.atoms.unsqueeze(0);
+    call.fparam = fparam[model];
+    call.aparam = aparam[model];
     Tensor extendedForce;
     Clock::time_point modelStart = Clock::now();
-    Tensor energy = models[model]->compute(input.coord.unsqueeze(0), types.unsqueeze(0), nlist.unsqueeze(0), extendedForce);
+    Tensor energy = models[model]->compute(call, extendedForce);
     // Reading the energy waits for a device's queued work: the model's time ends here.
     const double energyModel = energy.item<double>();
     Clock::time_point modelEnd = Clock::now();

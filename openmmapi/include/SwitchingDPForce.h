@@ -13,7 +13,12 @@ namespace SwitchingDPPlugin {
 
 /**
  * A Force that computes energies and forces with two frozen DeePMD-kit PyTorch
- * models: an accurate one (e.g. 6 A cutoff) and a fast one (e.g. 4 A).
+ * models: an accurate one (e.g. 6 A cutoff) and a fast one (e.g. 4 A); or with
+ * one model, as plain Deep Potential MD.
+ *
+ * Models are TorchScript files written by `dp --pt freeze` (.pth) or packages
+ * exported by `dp --pt-expt freeze` (.pt2), in any mix, of any descriptor family
+ * (se_e2_a, se_e2_r, DPA-1, and message-passing DPA-2 and DPA-3).
  *
  * In Alternating mode (the default) the Force uses the accurate model on one
  * integrator step in getAccurateInterval() and the fast model otherwise, chosen
@@ -38,25 +43,57 @@ public:
     static constexpr SlowTerm Difference = SwitchingDPSchedule::Difference, Residual = SwitchingDPSchedule::Residual;
 
     /**
-     * Create a force from two frozen models (.pth files written by `dp --pt freeze`).
-     * The files are read now and their contents kept, so a serialized System does
-     * not need them.
+     * Create a force from two frozen models (.pth or .pt2 files).  The files are read
+     * now and their contents kept, so a serialized System does not need them.
      */
     SwitchingDPForce(const std::string& accurateModelFile, const std::string& fastModelFile);
-    /** Create a force from the contents of two model files (used by deserialization). */
+    /**
+     * Create a force from one frozen model: plain DP MD, with the same neighbour
+     * list, cache, serialization and platforms.  The model takes the Accurate slot;
+     * there is no schedule, so the alternation and MTS settings are refused.
+     */
+    explicit SwitchingDPForce(const std::string& modelFile);
+    /**
+     * Create a force from the contents of model files (used by deserialization);
+     * empty fastContents gives a one-model force.
+     */
     static SwitchingDPForce* fromModelContents(const std::string& accurateContents, const std::string& fastContents,
                                                const std::string& accurateLabel = "accurate model",
                                                const std::string& fastLabel = "fast model");
 
-    const std::string& getModelFile(Model model) const { return labels[model]; }
+    /** 2 for a switching pair, 1 for a one-model force (its model is Accurate). */
+    int getNumModels() const { return numModels; }
+    const std::string& getModelFile(Model model) const { return labels[checkModel(model)]; }
     /** The bytes of a model file, as embedded in serialized Systems. */
-    const std::string& getModelContents(Model model) const { return contents[model]; }
+    const std::string& getModelContents(Model model) const { return contents[checkModel(model)]; }
     /** A model's cutoff in nm. */
     double getModelCutoff(Model model) const;
     /** A model's type_map: the type names it knows, in its own order. */
-    const std::vector<std::string>& getModelTypeMap(Model model) const { return infos[model].typeMap; }
+    const std::vector<std::string>& getModelTypeMap(Model model) const { return infos[checkModel(model)].typeMap; }
     /** A model's sel: how many neighbours of each type it keeps. */
-    const std::vector<int>& getModelSel(Model model) const { return infos[model].sel; }
+    const std::vector<int>& getModelSel(Model model) const { return infos[checkModel(model)].sel; }
+    /** How many frame parameters (dim_fparam) a model takes; 0 if none. */
+    int getModelNumFrameParameters(Model model) const { return infos[checkModel(model)].dimFparam; }
+    /** How many atomic parameters per particle (dim_aparam) a model takes; 0 if none. */
+    int getModelNumAtomicParameters(Model model) const { return infos[checkModel(model)].dimAparam; }
+    /** Whether a model passes messages between atoms (DPA-2, DPA-3). */
+    bool getModelUsesMessagePassing(Model model) const { return infos[checkModel(model)].messagePassing; }
+
+    /**
+     * The frame parameters (DeePMD-kit's fparam, e.g. an electronic temperature),
+     * given to every model that takes them (dim_fparam > 0).  Their number must
+     * equal each such model's dim_fparam; this is checked when a Context is created
+     * and by updateParametersInContext().
+     */
+    void setFrameParameters(const std::vector<double>& values);
+    const std::vector<double>& getFrameParameters() const { return frameParameters; }
+    /**
+     * The atomic parameters (DeePMD-kit's aparam): dim_aparam values for each DP
+     * particle, particle-major (all of particle 0's values, then particle 1's, in
+     * the order of the DP particles), given to every model that takes them.
+     */
+    void setAtomicParameters(const std::vector<double>& values);
+    const std::vector<double>& getAtomicParameters() const { return atomicParameters; }
 
     /** One DP type name per DP particle (names from the models' type_map). */
     void setTypes(const std::vector<std::string>& types);
@@ -93,9 +130,10 @@ public:
     /** How many times each model ({accurate, fast}) has been evaluated in a Context. */
     std::vector<long long> getEvaluationCounts(OpenMM::Context& context) const;
     /**
-     * Copy the schedule settings (interval, phase, mode, slow group, slow term) to a
-     * Context.  Models, types, particles, skin and periodicity are fixed when the
-     * Context is created; reinitialize it to change them.
+     * Copy the schedule settings (interval, phase, mode, slow group, slow term) and
+     * the frame and atomic parameters to a Context.  Models, types, particles, skin
+     * and periodicity are fixed when the Context is created; reinitialize it to
+     * change them.
      */
     void updateParametersInContext(OpenMM::Context& context);
 protected:
@@ -103,7 +141,13 @@ protected:
 private:
     SwitchingDPForce(const std::array<std::string, 2>& contents, const std::array<std::string, 2>& labels);
     void checkTypesKnown(const std::vector<std::string>& names) const;
+    /** The model itself, or an exception if this force does not have it. */
+    Model checkModel(Model model) const;
+    /** An exception if this is a one-model force: `setting` needs two models. */
+    void checkSwitching(const std::string& setting) const;
+    int numModels = 2;
     std::array<std::string, 2> contents, labels;
+    std::vector<double> frameParameters, atomicParameters;
     std::array<DPModelInfo, 2> infos;
     std::vector<std::string> types;
     std::vector<int> particles;

@@ -29,6 +29,8 @@ public:
      */
     virtual double execute(OpenMM::ContextImpl& context, bool includeForces, bool includeEnergy,
                            const ModelCoefficients& coefficients) = 0;
+    /** Give the engine the force's current frame and atomic parameters (updateParametersInContext). */
+    virtual void copyParametersToContext(OpenMM::ContextImpl& context, const SwitchingDPForce& force) = 0;
     /** Evaluations of each model so far, indexed by Model. */
     virtual std::vector<long long> getEvaluationCounts() const = 0;
 };

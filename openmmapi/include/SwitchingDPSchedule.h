@@ -20,9 +20,12 @@ struct SwitchingDPSchedule {
     int mode = Alternating;
     int slowForceGroup = 1;    ///< MultipleTimeStep: the group that receives the slow term
     int slowTerm = Difference;
+    int numModels = 2;         ///< 1: a one-model force, whose model (Accurate) is used at every step
 
     /** The model used at an integrator step in Alternating mode. */
     Model modelForStep(long long step) const {
+        if (numModels == 1)
+            return Accurate;
         long long offset = (step - accuratePhase) % accurateInterval;
         return offset == 0 ? Accurate : Fast;
     }
@@ -36,6 +39,10 @@ struct SwitchingDPSchedule {
     ModelCoefficients coefficients(long long step, bool ownGroup, int groups) const {
         ModelCoefficients c = {0.0, 0.0};
         bool slowGroup = (groups & (1 << slowForceGroup)) != 0;
+        if (numModels == 1) {
+            c[Accurate] = ownGroup ? 1.0 : 0.0;
+            return c;
+        }
         if (mode == Alternating) {
             if (ownGroup)
                 c[modelForStep(step)] = 1.0;

@@ -13,10 +13,33 @@ SwitchingDPForce::SwitchingDPForce(const std::string& accurateModelFile, const s
         SwitchingDPForce({readModelFile(accurateModelFile), readModelFile(fastModelFile)}, {accurateModelFile, fastModelFile}) {
 }
 
+SwitchingDPForce::SwitchingDPForce(const std::string& modelFile) :
+        SwitchingDPForce({readModelFile(modelFile), ""}, {modelFile, ""}) {
+}
+
 SwitchingDPForce::SwitchingDPForce(const std::array<std::string, 2>& contents, const std::array<std::string, 2>& labels) :
         contents(contents), labels(labels) {
-    for (int m = 0; m < 2; m++)
+    if (contents[Accurate].empty())
+        throw OpenMMException("SwitchingDPForce: the " + std::string(contents[Fast].empty() ? "" : "accurate ") +
+                "model '" + labels[Accurate] + "' is empty");
+    numModels = contents[Fast].empty() ? 1 : 2;
+    for (int m = 0; m < numModels; m++)
         infos[m] = inspectDPModel(contents[m], labels[m]);
+    schedule.numModels = numModels;
+}
+
+SwitchingDPForce::Model SwitchingDPForce::checkModel(Model model) const {
+    if (model != Accurate && model != Fast)
+        throw OpenMMException("SwitchingDPForce: unknown model " + std::to_string((int) model));
+    if (model >= numModels)
+        throw OpenMMException("SwitchingDPForce: this force has one model (its model is Accurate); it has no fast model");
+    return model;
+}
+
+void SwitchingDPForce::checkSwitching(const std::string& setting) const {
+    if (numModels == 1)
+        throw OpenMMException("SwitchingDPForce: " + setting + " needs two models, and this force has one "
+                "(create it with an accurate and a fast model to switch between them)");
 }
 
 SwitchingDPForce* SwitchingDPForce::fromModelContents(const std::string& accurateContents, const std::string& fastContents,
@@ -25,13 +48,13 @@ SwitchingDPForce* SwitchingDPForce::fromModelContents(const std::string& accurat
 }
 
 double SwitchingDPForce::getModelCutoff(Model model) const {
-    return DPUnits().toNm(infos[model].cutoff);
+    return DPUnits().toNm(infos[checkModel(model)].cutoff);
 }
 
 void SwitchingDPForce::checkTypesKnown(const std::vector<std::string>& names) const {
     std::set<std::string> unique(names.begin(), names.end());
     for (const std::string& name : unique)
-        for (int m = 0; m < 2; m++)
+        for (int m = 0; m < numModels; m++)
             if (infos[m].typeIndex(name) < 0) {
                 std::string known;
                 for (const std::string& t : infos[m].typeMap)
@@ -57,31 +80,50 @@ void SwitchingDPForce::setParticles(const std::vector<int>& particles) {
     this->particles = particles;
 }
 
+void SwitchingDPForce::setFrameParameters(const std::vector<double>& values) {
+    for (size_t i = 0; i < values.size(); i++)
+        if (!std::isfinite(values[i]))
+            throw OpenMMException("SwitchingDPForce: frame parameter " + std::to_string(i) + " is not finite");
+    frameParameters = values;
+}
+
+void SwitchingDPForce::setAtomicParameters(const std::vector<double>& values) {
+    for (size_t i = 0; i < values.size(); i++)
+        if (!std::isfinite(values[i]))
+            throw OpenMMException("SwitchingDPForce: atomic parameter " + std::to_string(i) + " is not finite");
+    atomicParameters = values;
+}
+
 void SwitchingDPForce::setAccurateInterval(int interval) {
+    checkSwitching("setAccurateInterval()");
     if (interval < 1)
         throw OpenMMException("SwitchingDPForce: the accurate interval must be at least 1 (got " + std::to_string(interval) + ")");
     schedule.accurateInterval = interval;
 }
 
 void SwitchingDPForce::setAccuratePhase(int phase) {
+    checkSwitching("setAccuratePhase()");
     if (phase < 0)
         throw OpenMMException("SwitchingDPForce: the accurate phase must not be negative (got " + std::to_string(phase) + ")");
     schedule.accuratePhase = phase;
 }
 
 void SwitchingDPForce::setMode(Mode mode) {
+    checkSwitching("setMode()");
     if (mode != Alternating && mode != MultipleTimeStep)
         throw OpenMMException("SwitchingDPForce: unknown mode " + std::to_string((int) mode));
     schedule.mode = mode;
 }
 
 void SwitchingDPForce::setSlowForceGroup(int group) {
+    checkSwitching("setSlowForceGroup()");
     if (group < 0 || group > 31)
         throw OpenMMException("SwitchingDPForce: the slow force group must be between 0 and 31 (got " + std::to_string(group) + ")");
     schedule.slowForceGroup = group;
 }
 
 void SwitchingDPForce::setSlowTerm(SlowTerm term) {
+    checkSwitching("setSlowTerm()");
     if (term != Difference && term != Residual)
         throw OpenMMException("SwitchingDPForce: unknown slow term " + std::to_string((int) term));
     schedule.slowTerm = term;

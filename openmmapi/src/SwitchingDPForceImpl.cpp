@@ -49,6 +49,8 @@ std::vector<std::string> SwitchingDPForceImpl::getKernelNames() {
 }
 
 void SwitchingDPForceImpl::updateParametersInContext(ContextImpl& context) {
+    // Parameters first: if their lengths are wrong this throws and changes nothing.
+    kernel.getAs<CalcSwitchingDPForceKernel>().copyParametersToContext(context, owner);
     schedule = owner.getSchedule();
 }
 

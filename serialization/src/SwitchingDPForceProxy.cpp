@@ -59,7 +59,8 @@ SwitchingDPForceProxy::SwitchingDPForceProxy() : SerializationProxy("SwitchingDP
 }
 
 void SwitchingDPForceProxy::serialize(const void* object, SerializationNode& node) const {
-    node.setIntProperty("version", 1);
+    // Version 2 added one-model forces (no FastModel node) and the frame and atomic parameters.
+    node.setIntProperty("version", 2);
     const SwitchingDPForce& force = *reinterpret_cast<const SwitchingDPForce*>(object);
     node.setIntProperty("forceGroup", force.getForceGroup());
     node.setStringProperty("name", force.getName());
@@ -70,7 +71,7 @@ void SwitchingDPForceProxy::serialize(const void* object, SerializationNode& nod
     node.setIntProperty("slowForceGroup", force.getSlowForceGroup());
     node.setIntProperty("slowTerm", force.getSlowTerm());
     node.setDoubleProperty("skin", force.getNeighborListSkin());
-    for (int m = 0; m < 2; m++) {
+    for (int m = 0; m < force.getNumModels(); m++) {
         SerializationNode& model = node.createChildNode(MODEL_TAGS[m]);
         model.setStringProperty("file", force.getModelFile((SwitchingDPForce::Model) m));
         model.setStringProperty("base64", encodeBase64(force.getModelContents((SwitchingDPForce::Model) m)));
@@ -81,25 +82,56 @@ void SwitchingDPForceProxy::serialize(const void* object, SerializationNode& nod
     SerializationNode& particles = node.createChildNode("Particles");
     for (int p : force.getParticles())
         particles.createChildNode("Particle").setIntProperty("index", p);
+    SerializationNode& frame = node.createChildNode("FrameParameters");
+    for (double value : force.getFrameParameters())
+        frame.createChildNode("Value").setDoubleProperty("v", value);
+    SerializationNode& atomic = node.createChildNode("AtomicParameters");
+    for (double value : force.getAtomicParameters())
+        atomic.createChildNode("Value").setDoubleProperty("v", value);
+}
+
+static std::vector<double> readValues(const SerializationNode& node, const std::string& name) {
+    std::vector<double> values;
+    for (const SerializationNode& child : node.getChildren())
+        if (child.getName() == name)
+            for (const SerializationNode& value : child.getChildren())
+                values.push_back(value.getDoubleProperty("v"));
+    return values;
+}
+
+static bool hasChild(const SerializationNode& node, const std::string& name) {
+    for (const SerializationNode& child : node.getChildren())
+        if (child.getName() == name)
+            return true;
+    return false;
 }
 
 void* SwitchingDPForceProxy::deserialize(const SerializationNode& node) const {
     int version = node.getIntProperty("version");
-    if (version != 1)
+    if (version < 1 || version > 2)
         throw OpenMMException("SwitchingDPForce: unsupported XML version " + std::to_string(version));
     const SerializationNode& accurate = node.getChildNode(MODEL_TAGS[0]);
-    const SerializationNode& fast = node.getChildNode(MODEL_TAGS[1]);
+    bool twoModels = hasChild(node, MODEL_TAGS[1]);
+    std::string fastContents, fastFile;
+    if (twoModels) {
+        const SerializationNode& fast = node.getChildNode(MODEL_TAGS[1]);
+        fastContents = decodeBase64(fast.getStringProperty("base64"));
+        fastFile = fast.getStringProperty("file");
+        if (fastContents.empty())
+            throw OpenMMException("SwitchingDPForce: the XML's fast model is empty");
+    }
     std::unique_ptr<SwitchingDPForce> force(SwitchingDPForce::fromModelContents(
-            decodeBase64(accurate.getStringProperty("base64")), decodeBase64(fast.getStringProperty("base64")),
-            accurate.getStringProperty("file"), fast.getStringProperty("file")));
+            decodeBase64(accurate.getStringProperty("base64")), fastContents, accurate.getStringProperty("file"), fastFile));
     force->setForceGroup(node.getIntProperty("forceGroup", 0));
     force->setName(node.getStringProperty("name", force->getName()));
     force->setUsesPeriodicBoundaryConditions(node.getBoolProperty("usesPeriodic"));
-    force->setAccurateInterval(node.getIntProperty("accurateInterval"));
-    force->setAccuratePhase(node.getIntProperty("accuratePhase"));
-    force->setMode((SwitchingDPForce::Mode) node.getIntProperty("mode"));
-    force->setSlowForceGroup(node.getIntProperty("slowForceGroup"));
-    force->setSlowTerm((SwitchingDPForce::SlowTerm) node.getIntProperty("slowTerm"));
+    if (twoModels) {
+        force->setAccurateInterval(node.getIntProperty("accurateInterval"));
+        force->setAccuratePhase(node.getIntProperty("accuratePhase"));
+        force->setMode((SwitchingDPForce::Mode) node.getIntProperty("mode"));
+        force->setSlowForceGroup(node.getIntProperty("slowForceGroup"));
+        force->setSlowTerm((SwitchingDPForce::SlowTerm) node.getIntProperty("slowTerm"));
+    }
     force->setNeighborListSkin(node.getDoubleProperty("skin"));
     std::vector<std::string> types;
     for (const SerializationNode& type : node.getChildNode("Types").getChildren())
@@ -109,5 +141,7 @@ void* SwitchingDPForceProxy::deserialize(const SerializationNode& node) const {
     for (const SerializationNode& particle : node.getChildNode("Particles").getChildren())
         particles.push_back(particle.getIntProperty("index"));
     force->setParticles(particles);
+    force->setFrameParameters(readValues(node, "FrameParameters"));
+    force->setAtomicParameters(readValues(node, "AtomicParameters"));
     return force.release();
 }

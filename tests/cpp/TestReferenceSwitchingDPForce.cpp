@@ -144,7 +144,7 @@ int main() {
             testSerialization(water, platform);
         }
         expectError("missing file", "cannot open model file", [] { SwitchingDPForce("no/such/model.pth", FAST_MODEL); });
-        expectError("not a model", "not a frozen PyTorch", [] { SwitchingDPForce(WATER_PDB, FAST_MODEL); });
+        expectError("not a model", "is neither a frozen PyTorch (TorchScript) model nor an exported .pt2 model", [] { SwitchingDPForce(WATER_PDB, FAST_MODEL); });
         expectError("unknown type", "'Xx' is not in the type_map", [] {
             SwitchingDPForce(ACCURATE_MODEL, FAST_MODEL).setTypes({"O", "Xx"});
         });

@@ -15,7 +15,7 @@ ACCURATE = os.path.join(WATER, "water_6A.pth")
 FAST = os.path.join(WATER, "water_4A.pth")
 RESIDUAL = os.path.join(WATER, "water_6A_residual.pth")   # co-trained with FAST (train_residual.py)
 WATER_PDB = os.path.join(WATER, "water.pdb")
-FPARAM_MODEL = os.path.join(ROOT, "tests", "data", "needs_fparam.pth")
+PT2_MODEL = os.path.join(ROOT, "tests", "data", "dpa3.pt2")   # exported by `dp --pt-expt freeze`
 
 # OpenMM <-> deepmd units, written out independently of the plugin's own constants.
 EV = 96.48533212331002      # kJ/mol

@@ -1,11 +1,13 @@
 """Every bad input gets a clear error naming the problem, and nothing crashes."""
+import json
 import math
+import zipfile
 
 import openmm as mm
 import pytest
 import torch
 
-from helpers import ACCURATE, FAST, FPARAM_MODEL, make_context, make_force, make_system, water
+from helpers import ACCURATE, FAST, PT2_MODEL, make_context, make_force, make_system, water
 from openmmswitchingdp import SwitchingDPForce
 
 
@@ -23,7 +25,7 @@ def test_missing_file():
 def test_file_that_is_not_a_model(tmp_path):
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"this is not a model")
-    with pytest.raises(Exception, match="junk.pth' is not a frozen PyTorch"):
+    with pytest.raises(Exception, match="junk.pth' is neither a frozen PyTorch \\(TorchScript\\) model nor an exported .pt2"):
         SwitchingDPForce(str(junk), FAST)
     empty = tmp_path / "empty.pth"
     empty.write_bytes(b"")
@@ -41,9 +43,47 @@ def test_torchscript_module_that_is_not_a_deepmd_model(tmp_path):
         SwitchingDPForce(ACCURATE, str(path))
 
 
-def test_model_needing_frame_parameters():
-    with pytest.raises(Exception, match="needs frame parameters"):
-        SwitchingDPForce(ACCURATE, FPARAM_MODEL)
+def rewrite_zip(source, target, change):
+    """Copy a zip archive (stored entries, as torch writes them), passing each entry's
+    name and bytes through change(name, data), which returns new bytes or None to drop it."""
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as zout:
+        for info in zin.infolist():
+            data = change(info.filename, zin.read(info.filename))
+            if data is not None:
+                zout.writestr(info.filename, data)
+
+
+def test_pt2_exported_for_another_device(tmp_path):
+    """A package compiled for CUDA cannot run on the CPU platforms: refused up front,
+    before its library is loaded, with what to do."""
+    def to_cuda(name, data):
+        if name.endswith("wrapper_metadata.json"):
+            meta = json.loads(data)
+            meta["AOTI_DEVICE_KEY"] = "cuda"
+            return json.dumps(meta).encode()
+        return data
+    cuda = tmp_path / "cuda.pt2"
+    rewrite_zip(PT2_MODEL, cuda, to_cuda)
+    force = SwitchingDPForce(ACCURATE, str(cuda))   # metadata only: fine
+    positions, elements, masses, box = water()
+    system = make_system(masses, box, force, elements)
+    with pytest.raises(Exception, match="cuda.pt2' was exported for CUDA but this platform runs models on the CPU"):
+        make_context(system, positions, box=box)
+
+
+def test_damaged_pt2(tmp_path):
+    truncated = tmp_path / "truncated.pt2"
+    truncated.write_bytes(open(PT2_MODEL, "rb").read()[:200000])
+    with pytest.raises(Exception, match="truncated.pt2' is neither a frozen PyTorch"):
+        SwitchingDPForce(str(truncated))
+    no_metadata = tmp_path / "no_metadata.pt2"
+    rewrite_zip(PT2_MODEL, no_metadata, lambda name, data: None if name.endswith("extra/metadata.json") else data)
+    with pytest.raises(Exception, match="without deepmd-kit's extra/metadata.json"):
+        SwitchingDPForce(str(no_metadata))
+    bad_json = tmp_path / "bad_json.pt2"
+    rewrite_zip(PT2_MODEL, bad_json, lambda name, data: data[:-5] if name.endswith("extra/metadata.json") else data)
+    with pytest.raises(Exception, match="metadata of the .pt2 model '.*bad_json.pt2' is damaged"):
+        SwitchingDPForce(str(bad_json))
 
 
 def test_unknown_type_name():

@@ -95,3 +95,42 @@ def test_each_model_evaluated_once_per_configuration(opencl):
     for group, model in MODELS.items():
         counts = SwitchingDPForce.cast(system.getForce(group)).getEvaluationCounts(context)
         assert counts[model] == 1 and counts[1 - model] == 0
+
+
+def test_every_model_family_matches_deepmd():
+    """Each model family of test_model_families (message passing, parameters, .pt2)
+    on OpenCL in double precision, against deepmd-kit's own inference: one Context
+    (one kernel compilation) with one force per family, each in its own force group,
+    at two configurations (the second with atoms outside the box) and a triclinic box."""
+    reason = _opencl_unavailable()
+    if reason:
+        pytest.skip(reason)
+    from test_model_families import FAMILIES, cpu_runs_exports, deepmd_reference, parameters, second_configuration
+    families = [f for f in FAMILIES if cpu_runs_exports() or not f.endswith(".pt2")]
+    positions, elements, masses, box = water()
+    triclinic = np.array([[1.24, 0, 0], [0.3, 1.2, 0], [-0.2, 0.25, 1.3]])
+    system = mm.System()
+    for m in masses:
+        system.addParticle(m)
+    # A triclinic default box lets the Context take the cubic one too (not the reverse).
+    system.setDefaultPeriodicBoxVectors(*[mm.Vec3(*v) for v in triclinic])
+    for group, family in enumerate(families):
+        force = SwitchingDPForce(FAMILIES[family])
+        frame, atomic = parameters(FAMILIES[family], len(elements))
+        force.setFrameParameters(frame)
+        force.setAtomicParameters(atomic)
+        force.setTypes(elements)
+        force.setForceGroup(group)
+        system.addForce(force)
+    context = mm.Context(system, mm.VerletIntegrator(0.0005), mm.Platform.getPlatformByName("OpenCL"),
+                         {"Precision": "double"})
+    for cell, coordinates in ((box, positions), (box, second_configuration(positions, box, seed=3)),
+                              (triclinic, positions)):
+        context.setPeriodicBoxVectors(*[mm.Vec3(*v) for v in cell])
+        context.setPositions(coordinates)
+        for group, family in enumerate(families):
+            frame, atomic = parameters(FAMILIES[family], len(elements))
+            ref_energy, ref_forces = deepmd_reference(FAMILIES[family], coordinates, elements, cell, frame, atomic)
+            energy, forces = _group(context, group)
+            assert energy == pytest.approx(ref_energy, rel=1e-9), family
+            assert np.abs(forces - ref_forces).max() <= 1e-9 * np.abs(ref_forces).max(), family

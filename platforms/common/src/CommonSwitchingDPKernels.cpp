@@ -160,6 +160,12 @@ double CommonCalcSwitchingDPForceKernel::execute(ContextImpl& context, bool incl
     return energy;
 }
 
+void CommonCalcSwitchingDPForceKernel::copyParametersToContext(ContextImpl& context, const SwitchingDPForce& force) {
+    ContextSelector selector(cc);
+    TorchScope scope(*this);
+    engine->setParameters(force.getFrameParameters(), force.getAtomicParameters());
+}
+
 std::vector<long long> CommonCalcSwitchingDPForceKernel::getEvaluationCounts() const {
     if (!engine)
         return {0, 0};

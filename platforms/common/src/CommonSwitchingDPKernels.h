@@ -34,6 +34,7 @@ public:
     void initialize(const OpenMM::System& system, const SwitchingDPForce& force, const std::vector<int>& particles) override;
     double execute(OpenMM::ContextImpl& context, bool includeForces, bool includeEnergy,
                    const ModelCoefficients& coefficients) override;
+    void copyParametersToContext(OpenMM::ContextImpl& context, const SwitchingDPForce& force) override;
     std::vector<long long> getEvaluationCounts() const override;
 
 protected:

@@ -16,6 +16,7 @@ public:
     }
     void initialize(const OpenMM::System& system, const SwitchingDPForce& force, const std::vector<int>& particles);
     double execute(OpenMM::ContextImpl& context, bool includeForces, bool includeEnergy, const ModelCoefficients& coefficients);
+    void copyParametersToContext(OpenMM::ContextImpl& context, const SwitchingDPForce& force);
     std::vector<long long> getEvaluationCounts() const;
 private:
     std::unique_ptr<SwitchingDPEngine> engine;

@@ -40,6 +40,10 @@ double ReferenceCalcSwitchingDPForceKernel::execute(ContextImpl& context, bool i
     return energy;
 }
 
+void ReferenceCalcSwitchingDPForceKernel::copyParametersToContext(ContextImpl& context, const SwitchingDPForce& force) {
+    engine->setParameters(force.getFrameParameters(), force.getAtomicParameters());
+}
+
 std::vector<long long> ReferenceCalcSwitchingDPForceKernel::getEvaluationCounts() const {
     return {engine->getEvaluationCount(Accurate), engine->getEvaluationCount(Fast)};
 }

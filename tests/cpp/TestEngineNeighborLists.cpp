@@ -24,9 +24,13 @@ using OpenMM::Vec3;
 
 /** The engine twice over the same particles: with the host list and with the tensor list. */
 struct Engines {
-    Engines(const std::vector<std::string>& types, const std::vector<int>& particles, bool periodic, double skin) :
-            host(contents(), labels(), types, particles, periodic, skin, torch::kCPU, SwitchingDPEngine::HostList),
-            tensor(contents(), labels(), types, particles, periodic, skin, torch::kCPU, SwitchingDPEngine::TensorList) {
+    Engines(const std::vector<std::string>& types, const std::vector<int>& particles, bool periodic, double skin,
+            const std::array<std::string, 2>& files = labels()) :
+            host(read(files), files, types, particles, periodic, skin, torch::kCPU, SwitchingDPEngine::HostList),
+            tensor(read(files), files, types, particles, periodic, skin, torch::kCPU, SwitchingDPEngine::TensorList) {
+    }
+    static std::array<std::string, 2> read(const std::array<std::string, 2>& files) {
+        return {readModelFile(files[0]), readModelFile(files[1])};
     }
     static std::array<std::string, 2> contents() {
         return {readModelFile(ACCURATE_MODEL), readModelFile(FAST_MODEL)};
@@ -114,6 +118,17 @@ int main() {
             // A triclinic box (OpenMM's reduced form) around the same atoms.
             Vec3 triclinic[3] = {Vec3(1.3, 0, 0), Vec3(0.35, 1.25, 0), Vec3(-0.3, 0.4, 1.2)};
             compare(engines, large, triclinic, "water, triclinic box");
+        }
+        // Message passing (DPA-2 and DPA-3 fixtures): the ghosts' features come from
+        // their owners through the mapping, and both lists give the same mapping.
+        {
+            Engines engines(water.elements, all, true, skin, {MESSAGE_PASSING_MODELS});
+            compare(engines, water.positions, cubic, "message passing");
+            std::vector<Vec3> shifted(water.positions);
+            for (int i = 0; i < 30; i++)
+                shifted[i] += Vec3(0, water.box, -water.box);
+            Vec3 triclinic[3] = {Vec3(1.3, 0, 0), Vec3(0.35, 1.25, 0), Vec3(-0.3, 0.4, 1.2)};
+            compare(engines, moved(shifted, 0.5 * skin, rng), triclinic, "message passing, triclinic, shifted");
         }
         // A subset without periodicity: 20 molecules in vacuum, the rest are not DP particles.
         {

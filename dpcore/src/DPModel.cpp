@@ -67,6 +67,15 @@ static void configureTorchScriptOnce() {
  * SWITCHINGDP_MPI_LIBRARY); `import openmmswitchingdp` sets both when deepmd-kit
  * is installed.  Returns an empty string on success, else why it failed.
  */
+static void silenceStderr() {
+    std::fflush(stderr);
+    int devNull = open("/dev/null", O_WRONLY);
+    if (devNull >= 0) {
+        dup2(devNull, 2);
+        close(devNull);
+    }
+}
+
 static std::string loadDeepmdOps() {
     static std::mutex mutex;
     static bool tried = false;
@@ -100,8 +109,14 @@ static std::string loadDeepmdOps() {
             close(devNull);
         if (handle == nullptr)
             failure += std::string("cannot load deepmd-kit's op library: ") + dlerror();
-        else
+        else {
             failure.clear();
+            // The same stand-ins complain again when the library's CUDA registrations are
+            // undone at process exit.  Handlers registered now run before that clean-up
+            // (exit() runs them in reverse order), and after Python has finalized, so
+            // silencing stderr here hides only those lines.
+            std::atexit(silenceStderr);
+        }
     }
     return failure;
 }

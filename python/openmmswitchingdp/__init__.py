@@ -1,7 +1,7 @@
 """OpenMM plugin that runs MD with two DeePMD-kit models, switching between them.
 
     from openmmswitchingdp import SwitchingDPForce, typesFromTopology
-    force = SwitchingDPForce("accurate.pth", "fast.pth")
+    force = SwitchingDPForce("accurate.pth", "fast.pth")   # .pth or .pt2; or one model: SwitchingDPForce("model.pth")
     force.setTypes(typesFromTopology(topology))
     system.addForce(force)
 

@@ -7,6 +7,9 @@ with the bundled 6 A (accurate) and 4 A (fast) models in the 1:3 scheme.
 step, at which the slow term (accurate - fast, or --slow-term residual for a
 co-trained residual model given as --accurate) is applied; the fast model is applied
 --inner-steps times per outer step.
+
+--mode single runs the --accurate model alone (plain DP MD, one model loaded).
+--frame-parameters gives models that take frame parameters (deepmd-kit's fparam) their values.
 """
 import argparse
 import os
@@ -32,7 +35,10 @@ def build_parser():
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--interval", type=int, default=4, help="accurate on one step in this many (4: the 1:3 scheme)")
     parser.add_argument("--phase", type=int, default=0, help="step offset of the accurate steps")
-    parser.add_argument("--mode", choices=["alternating", "mts"], default="alternating")
+    parser.add_argument("--mode", choices=["alternating", "mts", "single"], default="alternating",
+                        help="single: the --accurate model alone")
+    parser.add_argument("--frame-parameters", type=float, nargs="+", default=[], metavar="VALUE",
+                        help="fparam values for models with dim_fparam > 0")
     parser.add_argument("--inner-steps", type=int, default=4, help="mts: fast-model steps per outer step")
     parser.add_argument("--slow-term", choices=["difference", "residual"], default="difference",
                         help="mts: slow group = accurate - fast, or the --accurate model as a co-trained residual")
@@ -47,7 +53,7 @@ def build_parser():
 
 
 def check_arguments(parser, args):
-    for name in ("accurate", "fast", "pdb"):
+    for name in ("accurate", "pdb") if args.mode == "single" else ("accurate", "fast", "pdb"):
         if not os.path.exists(getattr(args, name)):
             parser.error(f"--{name}: file not found: {getattr(args, name)}")
     for name in ("steps", "interval", "report_interval", "inner_steps"):
@@ -78,10 +84,14 @@ def main(argv=None):
     pdb = app.PDBFile(args.pdb)
     topology = pdb.topology
     system = systemFromTopology(topology)
-    force = SwitchingDPForce(args.accurate, args.fast)
+    if args.mode == "single":
+        force = SwitchingDPForce(args.accurate)
+    else:
+        force = SwitchingDPForce(args.accurate, args.fast)
+        force.setAccurateInterval(args.interval)
+        force.setAccuratePhase(args.phase)
     force.setTypes(args.types or typesFromTopology(topology))
-    force.setAccurateInterval(args.interval)
-    force.setAccuratePhase(args.phase)
+    force.setFrameParameters(args.frame_parameters)
     if args.mode == "mts":
         force.setMode(SwitchingDPForce.MultipleTimeStep)
         force.setSlowForceGroup(SLOW_GROUP)
@@ -94,6 +104,10 @@ def main(argv=None):
         integrator = MTSLangevinIntegrator(args.temperature * u.kelvin, args.friction / u.picosecond,
                                            args.timestep * u.femtosecond, [(SLOW_GROUP, 1), (0, args.inner_steps)])
         scheme = f"rRESPA: slow term every {args.timestep} fs, fast model every {args.timestep / args.inner_steps:g} fs"
+    elif args.mode == "single":
+        integrator = mm.LangevinMiddleIntegrator(args.temperature * u.kelvin, args.friction / u.picosecond,
+                                                 args.timestep * u.femtosecond)
+        scheme = f"one model ({os.path.basename(args.accurate)})"
     else:
         integrator = mm.LangevinMiddleIntegrator(args.temperature * u.kelvin, args.friction / u.picosecond,
                                                  args.timestep * u.femtosecond)

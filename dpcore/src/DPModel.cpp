@@ -199,10 +199,12 @@ public:
     torch::Tensor compute(const DPModelCall& call, torch::Tensor& extendedForce) override {
         // forward_lower(extended_coord, extended_atype, nlist, mapping, fparam, aparam, do_atomic_virial).
         // The mapping is what message-passing descriptors use to copy each layer's
-        // features from local atoms to their ghost images; other models ignore it.
+        // features from local atoms to their ghost images; other models never read it,
+        // so they get None, as before message passing was supported.
         auto optional = [](const torch::Tensor& t) { return t.defined() ? c10::IValue(t) : c10::IValue(); };
-        std::vector<c10::IValue> args = {call.coord, call.atype, call.nlist, call.mapping, optional(call.fparam),
-                                         optional(call.aparam), false};
+        std::vector<c10::IValue> args = {call.coord, call.atype, call.nlist,
+                                         info.messagePassing ? c10::IValue(call.mapping) : c10::IValue(),
+                                         optional(call.fparam), optional(call.aparam), false};
         c10::IValue result;
         try {
             result = module.get_method("forward_lower")(args);

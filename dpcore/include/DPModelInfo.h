@@ -15,7 +15,6 @@ struct DPModelInfo {
     int dimFparam = 0, dimAparam = 0;
     bool messagePassing = false;
     bool mixedTypes = false;
-    std::string format;                  ///< "TorchScript" (.pth) or "AOTInductor" (.pt2), for messages
 
     /** The model's index of a type name, or -1 if the model does not know it. */
     int typeIndex(const std::string& name) const;

@@ -68,7 +68,6 @@ public:
      * does not get or the lengths are wrong.  Invalidates the cache.
      */
     void setParameters(const std::vector<double>& frame, const std::vector<double>& atomic);
-    bool hasModel(Model model) const { return models[model] != nullptr; }
     /** Wall time of one model's evaluations (cache hits excluded), and the part spent in the model call itself. */
     struct Timing {
         double evaluateSeconds = 0, modelSeconds = 0;

@@ -183,8 +183,6 @@ public:
         info.dimAparam = (int) callMethod(module, "get_dim_aparam", label).toInt();
         info.messagePassing = callMethod(module, "has_message_passing", label).toBool();
         info.mixedTypes = callMethod(module, "mixed_types", label).toBool();
-        info.format = "TorchScript";
-        checkInfo(info, label);
         module.eval();
     }
     void to(const torch::Device& device) override {
@@ -224,21 +222,21 @@ private:
 } // namespace
 
 std::unique_ptr<DPModel> DPModel::load(const std::string& contents, const std::string& label, const torch::Device& device) {
-    if (isExportedModel(contents)) {
-        checkInfo(inspectExportedModel(contents, label), label);
-        return loadExportedModel(contents, label, device);
+    std::unique_ptr<DPModel> model;
+    if (isExportedModel(contents))
+        model = loadExportedModel(contents, label, device);
+    else {
+        model = std::make_unique<TorchScriptModel>(contents, label);
+        if (!device.is_cpu())
+            model->to(device);
     }
-    std::unique_ptr<DPModel> model = std::make_unique<TorchScriptModel>(contents, label);
-    if (!device.is_cpu())
-        model->to(device);
+    checkInfo(model->getInfo(), label);
     return model;
 }
 
 DPModelInfo SwitchingDPPlugin::inspectDPModel(const std::string& contents, const std::string& label) {
-    if (isExportedModel(contents)) {
-        DPModelInfo info = inspectExportedModel(contents, label);
-        checkInfo(info, label);
-        return info;
-    }
-    return TorchScriptModel(contents, label).getInfo();
+    DPModelInfo info = isExportedModel(contents) ? inspectExportedModel(contents, label)
+                                                 : TorchScriptModel(contents, label).getInfo();
+    checkInfo(info, label);
+    return info;
 }

@@ -73,15 +73,9 @@ public:
             p += 46 + nameLength + extraLength + commentLength;
         }
     }
-    /** The name of the entry equal to `suffix` or ending in "/" + suffix, or "". */
-    std::string find(const std::string& suffix) const {
-        for (const auto& entry : entries) {
-            const std::string& name = entry.first;
-            if (name == suffix || (name.size() > suffix.size() && name[name.size() - suffix.size() - 1] == '/' &&
-                    name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0))
-                return name;
-        }
-        return "";
+    /** The name of the entry named `path` or ending in "/" + path, or "". */
+    std::string find(const std::string& path) const {
+        return entries.count(path) ? path : findEnding("/" + path);
     }
     /** The name of the first entry whose name ends in `ending`, or "". */
     std::string findEnding(const std::string& ending) const {
@@ -284,7 +278,6 @@ ExportedMetadata readMetadata(const std::string& contents, const std::string& la
     };
     ExportedMetadata meta;
     DPModelInfo& info = meta.info;
-    info.format = "AOTInductor";
     info.cutoff = field("rcut", Json::Number).number;
     for (const Json& type : field("type_map", Json::Array).array)
         info.typeMap.push_back(type.string);
@@ -399,6 +392,8 @@ public:
         }
         energyOutput = outputIndex("energy_redu");
         forceOutput = outputIndex("energy_derv_r");
+        for (int s : info.sel)
+            selSum += s;
     }
     void to(const torch::Device& target) override {
         if (target != device)
@@ -412,9 +407,6 @@ public:
         if (call.coord.scalar_type() != torch::kFloat64 || call.nlist.scalar_type() != torch::kInt64 ||
                 call.atype.scalar_type() != torch::kInt64 || call.mapping.scalar_type() != torch::kInt64)
             throw OpenMMException("SwitchingDPForce: internal error: wrong input types for the .pt2 model '" + label + "'");
-        int64_t selSum = 0;
-        for (int s : info.sel)
-            selSum += s;
         if (call.nlist.size(2) < selSum)
             throw OpenMMException("SwitchingDPForce: internal error: neighbour list narrower than sum(sel) for '" + label + "'");
         std::vector<torch::Tensor> inputs = {call.coord.contiguous(), call.atype.contiguous(), call.nlist.contiguous(),
@@ -446,6 +438,7 @@ private:
     torch::Device device;
     std::unique_ptr<torch::inductor::AOTIModelPackageLoader> loader;
     size_t energyOutput = 0, forceOutput = 0;
+    int64_t selSum = 0;   // the narrowest nlist the compiled code may read
 };
 
 } // namespace

@@ -40,14 +40,20 @@ def deep_pot(path):
     return DeepPot(path)
 
 
-def deepmd_energy_forces(path, positions, elements, box=None):
-    """deepmd-kit's inference in OpenMM units: (kJ/mol, kJ/mol/nm [N,3])."""
+def deepmd_energy_forces(path, positions, elements, box=None, frame=(), atomic=()):
+    """deepmd-kit's inference in OpenMM units: (kJ/mol, kJ/mol/nm [N,3]); frame and
+    atomic parameters (particle-major) for models that take them."""
     dp = deep_pot(path)
     type_map = dp.get_type_map()
     atom_types = [type_map.index(e) for e in elements]
     coords = np.asarray(positions).reshape(1, -1) / ANGSTROM
     cells = None if box is None else np.asarray(box).reshape(1, 9) / ANGSTROM
-    energy, forces, _ = dp.eval(coords, cells, atom_types)
+    parameters = {}
+    if len(frame):
+        parameters["fparam"] = np.asarray(frame).reshape(1, -1)
+    if len(atomic):
+        parameters["aparam"] = np.asarray(atomic).reshape(1, len(elements), -1)
+    energy, forces, _ = dp.eval(coords, cells, atom_types, **parameters)
     return float(energy[0, 0]) * EV, forces[0] * EV / ANGSTROM
 
 

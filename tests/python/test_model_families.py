@@ -14,7 +14,7 @@ import numpy as np
 import openmm as mm
 import pytest
 
-from helpers import FAST, ROOT, deep_pot, energy_forces, make_context, make_system, water
+from helpers import FAST, ROOT, deep_pot, deepmd_energy_forces, energy_forces, make_context, make_system, water
 from openmmswitchingdp import SwitchingDPForce
 
 DATA = os.path.join(ROOT, "tests", "data")
@@ -87,28 +87,13 @@ def parameters(path, n):
     return frame, atomic
 
 
-def deepmd_reference(path, positions, elements, box, frame, atomic):
-    """DeepPot's energy and forces in OpenMM units (kJ/mol, kJ/mol/nm)."""
-    dp = deep_pot(path)
-    type_map = dp.get_type_map()
-    atom_types = [type_map.index(e) for e in elements]
-    kwargs = {}
-    if frame:
-        kwargs["fparam"] = np.array(frame).reshape(1, -1)
-    if atomic:
-        kwargs["aparam"] = np.array(atomic).reshape(1, len(elements), -1)
-    cells = None if box is None else np.asarray(box).reshape(1, 9) * 10
-    energy, forces, _ = dp.eval(np.asarray(positions).reshape(1, -1) * 10, cells, atom_types, **kwargs)
-    return float(energy[0, 0]) * 96.48533212331002, forces[0] * 964.8533212331002
-
-
 @functools.lru_cache(maxsize=None)
 def reference(family, geometry_name, config):
     positions, elements, box, masses = geometry(geometry_name)
     if config == 1:
         positions = second_configuration(positions, box, seed=3)
     frame, atomic = parameters(FAMILIES[family], len(elements))
-    return positions, deepmd_reference(FAMILIES[family], positions, elements, box, frame, atomic)
+    return positions, deepmd_energy_forces(FAMILIES[family], positions, elements, box, frame, atomic)
 
 
 @pytest.mark.parametrize("platform", ["Reference", "CPU"])

@@ -12,7 +12,7 @@ import pytest
 import openmmswitchingdp
 from openmmswitchingdp import SwitchingDPForce
 
-from helpers import make_force, water
+from helpers import deepmd_energy_forces, make_force, water
 
 # Relative to |E| and to max |F|.  Single precision rounds positions to float;
 # mixed precision returns forces as float; double is exact up to the 2^-32
@@ -105,7 +105,7 @@ def test_every_model_family_matches_deepmd():
     reason = _opencl_unavailable()
     if reason:
         pytest.skip(reason)
-    from test_model_families import FAMILIES, cpu_runs_exports, deepmd_reference, parameters, second_configuration
+    from test_model_families import FAMILIES, cpu_runs_exports, parameters, second_configuration
     families = [f for f in FAMILIES if cpu_runs_exports() or not f.endswith(".pt2")]
     positions, elements, masses, box = water()
     triclinic = np.array([[1.24, 0, 0], [0.3, 1.2, 0], [-0.2, 0.25, 1.3]])
@@ -130,7 +130,7 @@ def test_every_model_family_matches_deepmd():
         context.setPositions(coordinates)
         for group, family in enumerate(families):
             frame, atomic = parameters(FAMILIES[family], len(elements))
-            ref_energy, ref_forces = deepmd_reference(FAMILIES[family], coordinates, elements, cell, frame, atomic)
+            ref_energy, ref_forces = deepmd_energy_forces(FAMILIES[family], coordinates, elements, cell, frame, atomic)
             energy, forces = _group(context, group)
             assert energy == pytest.approx(ref_energy, rel=1e-9), family
             assert np.abs(forces - ref_forces).max() <= 1e-9 * np.abs(ref_forces).max(), family

@@ -8,9 +8,8 @@ import numpy as np
 import openmm as mm
 import pytest
 
-from helpers import ACCURATE, FAST, ROOT, energy_forces, make_context, make_system, water
+from helpers import ACCURATE, FAST, ROOT, deepmd_energy_forces, energy_forces, make_context, make_system, water
 from openmmswitchingdp import SwitchingDPForce
-from test_model_families import deepmd_reference
 
 FPARAM = os.path.join(ROOT, "tests", "data", "fparam.pth")    # dim_fparam = 2
 APARAM = os.path.join(ROOT, "tests", "data", "aparam.pth")    # dim_aparam = 1
@@ -24,7 +23,7 @@ def run_context(force, platform="Reference"):
 
 def assert_matches(context, path, positions, elements, box, frame=(), atomic=()):
     energy, forces = energy_forces(context)
-    ref_energy, ref_forces = deepmd_reference(path, positions, elements, box, list(frame), list(atomic))
+    ref_energy, ref_forces = deepmd_energy_forces(path, positions, elements, box, frame, atomic)
     assert energy == pytest.approx(ref_energy, rel=1e-8)
     assert np.abs(forces - ref_forces).max() <= 1e-8 * np.abs(ref_forces).max()
     return energy

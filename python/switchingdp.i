@@ -81,6 +81,8 @@ public:
     int getSlowForceGroup() const;
     void setSlowTerm(SlowTerm term);
     SlowTerm getSlowTerm() const;
+    void setEnergyScaleParameter(const std::string& name);
+    const std::string& getEnergyScaleParameter() const;
     void setNeighborListSkin(double skin);
     double getNeighborListSkin() const;
     void setUsesPeriodicBoundaryConditions(bool periodic);

@@ -30,6 +30,13 @@ namespace SwitchingDPPlugin {
  * second model itself (Residual, for co-trained pairs where E = E_fast + E_residual),
  * for OpenMM's MTSIntegrator, MTSLangevinIntegrator and CustomIntegrator recipes.
  *
+ * The schedule follows the step count of the Context the Force is in, so the
+ * Force must be in the System that the integrator steps.  Wrappers that evaluate
+ * their forces in an inner Context (CustomCVForce, ATMForce) never advance that
+ * Context's step count: a two-model force inside one raises an error at the first
+ * evaluation that shows it, instead of silently using a different schedule.  Use
+ * setEnergyScaleParameter() where a wrapper would only have scaled the energy.
+ *
  * OpenMM units throughout (nm, kJ/mol); models are taken to use A and eV.
  */
 class SwitchingDPForce : public OpenMM::Force {
@@ -120,6 +127,19 @@ public:
     SlowTerm getSlowTerm() const { return (SlowTerm) schedule.slowTerm; }
     const SwitchingDPSchedule& getSchedule() const { return schedule; }
 
+    /**
+     * The name of a Context global parameter that multiplies this force's energy
+     * and forces (every model term, in every mode), or empty (the default) for
+     * none.  openmm-ml's interpolation between MM and ML/MM uses it with
+     * "lambda_interpolate", so that the force can sit directly in the System and
+     * follow the integrator's steps instead of being wrapped in a CustomCVForce.
+     * The Context creates the parameter with the value 1; change it with
+     * Context.setParameter().  At 0 no model is evaluated.  Fixed when a Context
+     * is created.
+     */
+    void setEnergyScaleParameter(const std::string& name);
+    const std::string& getEnergyScaleParameter() const { return energyScaleParameter; }
+
     /** Extra range of the neighbour list in nm, which lets it be reused between steps. */
     void setNeighborListSkin(double skin);
     double getNeighborListSkin() const { return skin; }
@@ -148,6 +168,7 @@ private:
     int numModels = 2;
     std::array<std::string, 2> contents, labels;
     std::vector<double> frameParameters, atomicParameters;
+    std::string energyScaleParameter;
     std::array<DPModelInfo, 2> infos;
     std::vector<std::string> types;
     std::vector<int> particles;

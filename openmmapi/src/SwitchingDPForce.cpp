@@ -3,6 +3,7 @@
 #include "DPModelInfo.h"
 #include "DPUnits.h"
 #include "openmm/OpenMMException.h"
+#include <cctype>
 #include <cmath>
 #include <set>
 
@@ -127,6 +128,14 @@ void SwitchingDPForce::setSlowTerm(SlowTerm term) {
     if (term != Difference && term != Residual)
         throw OpenMMException("SwitchingDPForce: unknown slow term " + std::to_string((int) term));
     schedule.slowTerm = term;
+}
+
+void SwitchingDPForce::setEnergyScaleParameter(const std::string& name) {
+    for (char c : name)
+        if (!(std::isalnum((unsigned char) c) || c == '_'))
+            throw OpenMMException("SwitchingDPForce: the energy scale parameter '" + name +
+                    "' is not a valid global parameter name (letters, digits and _ only)");
+    energyScaleParameter = name;
 }
 
 void SwitchingDPForce::setNeighborListSkin(double skin) {

@@ -2,6 +2,8 @@
 #include "SwitchingDPKernels.h"
 #include "openmm/OpenMMException.h"
 #include "openmm/internal/ContextImpl.h"
+#include <cmath>
+#include <sstream>
 
 using namespace SwitchingDPPlugin;
 using namespace OpenMM;
@@ -30,6 +32,7 @@ void SwitchingDPForceImpl::initialize(ContextImpl& context) {
                 " names but the force has " + std::to_string(particles.size()) + " DP particles" +
                 (owner.getParticles().empty() ? " (all particles of the System)" : " (from setParticles())"));
     schedule = owner.getSchedule();
+    energyScaleParameter = owner.getEnergyScaleParameter();
     kernel = context.getPlatform().createKernel(CalcSwitchingDPForceKernel::Name(), context);
     kernel.getAs<CalcSwitchingDPForceKernel>().initialize(system, owner, particles);
 }
@@ -37,11 +40,54 @@ void SwitchingDPForceImpl::initialize(ContextImpl& context) {
 double SwitchingDPForceImpl::calcForcesAndEnergy(ContextImpl& context, bool includeForces, bool includeEnergy, int groups) {
     // The step count, not a call counter: extra evaluations (getState, reporters,
     // minimisation) never shift the schedule, and checkpoints carry it.
+    long long step = context.getStepCount();
+    if (schedule.numModels == 2)
+        checkStepped(context, step);
     bool ownGroup = (groups & (1 << owner.getForceGroup())) != 0;
-    ModelCoefficients coefficients = schedule.coefficients(context.getStepCount(), ownGroup, groups);
+    ModelCoefficients coefficients = schedule.coefficients(step, ownGroup, groups);
+    if (!energyScaleParameter.empty()) {
+        double scale = context.getParameter(energyScaleParameter);
+        if (!std::isfinite(scale))
+            throw OpenMMException("SwitchingDPForce: the energy scale parameter '" + energyScaleParameter + "' is not finite");
+        for (double& c : coefficients)
+            c *= scale;
+    }
     if (coefficients[Accurate] == 0.0 && coefficients[Fast] == 0.0)
         return 0.0;
     return kernel.getAs<CalcSwitchingDPForceKernel>().execute(context, includeForces, includeEnergy, coefficients);
+}
+
+void SwitchingDPForceImpl::checkStepped(ContextImpl& context, long long step) {
+    // A wrapper such as CustomCVForce or ATMForce evaluates its forces in an inner
+    // Context that no integrator steps: it copies the outer Context's time (and
+    // positions) in before each evaluation, but not the step count, and OpenMM gives
+    // the inner Context no way to reach the outer one.  So the schedule cannot follow
+    // the outer steps there.  The sign: time moves while the step count stands still
+    // in a Context that has never been stepped.  It shows at the second outer step;
+    // the first (time 0, step 0) is the outer step 0 anyway.
+    double time = context.getTime();
+    if (!stepped && evaluated && time != lastTime && step == lastStep) {
+        std::ostringstream message;
+        message << "SwitchingDPForce: this force is being evaluated in a Context whose time moved from " << lastTime
+                << " to " << time << " ps while its step count stayed at " << step << " and no integrator has "
+                "stepped it: the inner Context of a wrapper such as CustomCVForce or ATMForce.  Such a Context "
+                "never advances its step count, so the " << (schedule.mode == SwitchingDPSchedule::Alternating ?
+                "alternation" : "multiple-time-step split") << " cannot follow the integrator's steps.  Add the "
+                "SwitchingDPForce to the System directly (setEnergyScaleParameter() scales it by a global parameter, "
+                "which is what openmm-ml's interpolation needs; MLPotential('switchingdp') does this), or put a "
+                "one-model SwitchingDPForce in the wrapper.  (In a plain Context whose time you set by hand, also "
+                "set its step count.)";
+        throw OpenMMException(message.str());
+    }
+    evaluated = true;
+    lastTime = time;
+    lastStep = step;
+}
+
+std::map<std::string, double> SwitchingDPForceImpl::getDefaultParameters() {
+    if (owner.getEnergyScaleParameter().empty())
+        return {};
+    return {{owner.getEnergyScaleParameter(), 1.0}};
 }
 
 std::vector<std::string> SwitchingDPForceImpl::getKernelNames() {
@@ -50,6 +96,9 @@ std::vector<std::string> SwitchingDPForceImpl::getKernelNames() {
 
 void SwitchingDPForceImpl::updateParametersInContext(ContextImpl& context) {
     // Parameters first: if their lengths are wrong this throws and changes nothing.
+    if (owner.getEnergyScaleParameter() != energyScaleParameter)
+        throw OpenMMException("SwitchingDPForce: the energy scale parameter is fixed when the Context is created (it is '" +
+                energyScaleParameter + "' in this Context); call reinitialize() to change it");
     kernel.getAs<CalcSwitchingDPForceKernel>().copyParametersToContext(context, owner);
     schedule = owner.getSchedule();
 }

@@ -59,8 +59,9 @@ SwitchingDPForceProxy::SwitchingDPForceProxy() : SerializationProxy("SwitchingDP
 }
 
 void SwitchingDPForceProxy::serialize(const void* object, SerializationNode& node) const {
-    // Version 2 added one-model forces (no FastModel node) and the frame and atomic parameters.
-    node.setIntProperty("version", 2);
+    // Version 2 added one-model forces (no FastModel node) and the frame and atomic
+    // parameters; version 3 the energy scale parameter.
+    node.setIntProperty("version", 3);
     const SwitchingDPForce& force = *reinterpret_cast<const SwitchingDPForce*>(object);
     node.setIntProperty("forceGroup", force.getForceGroup());
     node.setStringProperty("name", force.getName());
@@ -71,6 +72,7 @@ void SwitchingDPForceProxy::serialize(const void* object, SerializationNode& nod
     node.setIntProperty("slowForceGroup", force.getSlowForceGroup());
     node.setIntProperty("slowTerm", force.getSlowTerm());
     node.setDoubleProperty("skin", force.getNeighborListSkin());
+    node.setStringProperty("energyScaleParameter", force.getEnergyScaleParameter());
     for (int m = 0; m < force.getNumModels(); m++) {
         SerializationNode& model = node.createChildNode(MODEL_TAGS[m]);
         model.setStringProperty("file", force.getModelFile((SwitchingDPForce::Model) m));
@@ -108,7 +110,7 @@ static bool hasChild(const SerializationNode& node, const std::string& name) {
 
 void* SwitchingDPForceProxy::deserialize(const SerializationNode& node) const {
     int version = node.getIntProperty("version");
-    if (version < 1 || version > 2)
+    if (version < 1 || version > 3)
         throw OpenMMException("SwitchingDPForce: unsupported XML version " + std::to_string(version));
     const SerializationNode& accurate = node.getChildNode(MODEL_TAGS[0]);
     bool twoModels = hasChild(node, MODEL_TAGS[1]);
@@ -133,6 +135,7 @@ void* SwitchingDPForceProxy::deserialize(const SerializationNode& node) const {
         force->setSlowTerm((SwitchingDPForce::SlowTerm) node.getIntProperty("slowTerm"));
     }
     force->setNeighborListSkin(node.getDoubleProperty("skin"));
+    force->setEnergyScaleParameter(node.getStringProperty("energyScaleParameter", ""));
     std::vector<std::string> types;
     for (const SerializationNode& type : node.getChildNode("Types").getChildren())
         types.push_back(type.getStringProperty("name"));

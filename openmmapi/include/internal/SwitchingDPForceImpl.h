@@ -20,11 +20,11 @@ public:
         return owner;
     }
     void updateContextState(OpenMM::ContextImpl& context, bool& forcesInvalid) {
+        // Integrators call this before every step: the Context is being stepped.
+        stepped = true;
     }
     double calcForcesAndEnergy(OpenMM::ContextImpl& context, bool includeForces, bool includeEnergy, int groups);
-    std::map<std::string, double> getDefaultParameters() {
-        return {};
-    }
+    std::map<std::string, double> getDefaultParameters();
     std::vector<std::string> getKernelNames();
     void updateParametersInContext(OpenMM::ContextImpl& context);
     std::vector<long long> getEvaluationCounts() const;
@@ -34,6 +34,13 @@ private:
     // The Context's copy of the schedule: set at initialization and by
     // updateParametersInContext(), applied once per evaluation here and nowhere else.
     SwitchingDPSchedule schedule;
+    std::string energyScaleParameter;  // fixed at initialization: the Context owns the parameter
+    // What shows the force is in a wrapper's inner Context, whose step count never
+    // advances while the wrapper copies the outer time into it: see checkStepped().
+    bool stepped = false, evaluated = false;
+    double lastTime = 0;
+    long long lastStep = 0;
+    void checkStepped(OpenMM::ContextImpl& context, long long step);
 };
 
 } // namespace SwitchingDPPlugin

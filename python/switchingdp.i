@@ -38,87 +38,79 @@ namespace std {
 }
 
 %newobject SwitchingDPPlugin::SwitchingDPForce::fromModelContents;
+%newobject SwitchingDPPlugin::SwitchingDPForce::_copy;
+
+// The API and its documentation come from the C++ headers (SWIG -doxygen turns
+// their comments into Python docstrings): only what Python must not see is listed.
+%ignore SwitchingDPPlugin::DPModelInfo;
+%ignore SwitchingDPPlugin::ModelCoefficients;
+%ignore SwitchingDPPlugin::modelRole;
+%ignore SwitchingDPPlugin::Accurate;   // users know them as SwitchingDPForce.Accurate / .Fast
+%ignore SwitchingDPPlugin::Fast;
+%ignore SwitchingDPPlugin::inspectDPModel;
+%ignore SwitchingDPPlugin::readModelFile;
+%ignore SwitchingDPPlugin::SwitchingDPSchedule;
+%ignore SwitchingDPPlugin::SwitchingDPForce::getSchedule;
+%ignore SwitchingDPPlugin::SwitchingDPForce::Model;
+%ignore SwitchingDPPlugin::SwitchingDPForce::Mode;
+%ignore SwitchingDPPlugin::SwitchingDPForce::SlowTerm;
+
+// Physical values in and out as openmm.unit Quantities, as OpenMM's own API does;
+// setters also take plain numbers in OpenMM units (nm).
+%pythonprepend SwitchingDPPlugin::SwitchingDPForce::setNeighborListSkin %{
+    skin = _strip_units(skin, unit.nanometer, "skin")
+%}
+%pythonappend SwitchingDPPlugin::SwitchingDPForce::getNeighborListSkin %{
+    val = unit.Quantity(val, unit.nanometer)
+%}
+%pythonappend SwitchingDPPlugin::SwitchingDPForce::getModelCutoff %{
+    val = unit.Quantity(val, unit.nanometer)
+%}
+
+%pythonbegin %{
+import openmm.unit as unit
+
+
+def _strip_units(value, expected, name):
+    """A Quantity's value in `expected` units, or a plain number as it is."""
+    if unit.is_quantity(value):
+        if not value.unit.is_compatible(expected):
+            raise TypeError(f"{name} must be in units compatible with {expected}, got {value.unit}")
+        return value.value_in_unit(expected)
+    return value
+%}
+
+%include "DPModelInfo.h"
+%include "SwitchingDPSchedule.h"
+%include "SwitchingDPForce.h"
 
 namespace SwitchingDPPlugin {
-
-%feature("docstring") SwitchingDPForce "A Force that alternates between, or splits into force groups, an accurate and a fast DeePMD-kit model.";
-
-class SwitchingDPForce : public OpenMM::Force {
-public:
-    enum Model { Accurate = 0, Fast = 1 };
-    enum Mode { Alternating = 0, MultipleTimeStep = 1 };
-    enum SlowTerm { Difference = 0, Residual = 1 };
-    SwitchingDPForce(const std::string& accurateModelFile, const std::string& fastModelFile);
-    SwitchingDPForce(const std::string& modelFile);
-    static SwitchingDPForce* fromModelContents(const std::string& accurateContents, const std::string& fastContents,
-                                               const std::string& accurateLabel = "accurate model",
-                                               const std::string& fastLabel = "fast model");
-    int getNumModels() const;
-    const std::string& getModelFile(Model model) const;
-    const std::string& getModelContents(Model model) const;
-    double getModelCutoff(Model model) const;
-    const std::vector<std::string>& getModelTypeMap(Model model) const;
-    const std::vector<int>& getModelSel(Model model) const;
-    int getModelNumFrameParameters(Model model) const;
-    int getModelNumAtomicParameters(Model model) const;
-    bool getModelUsesMessagePassing(Model model) const;
-    void setFrameParameters(const std::vector<double>& values);
-    const std::vector<double>& getFrameParameters() const;
-    void setAtomicParameters(const std::vector<double>& values);
-    const std::vector<double>& getAtomicParameters() const;
-    void setTypes(const std::vector<std::string>& types);
-    const std::vector<std::string>& getTypes() const;
-    void setParticles(const std::vector<int>& particles);
-    const std::vector<int>& getParticles() const;
-    void setAccurateInterval(int interval);
-    int getAccurateInterval() const;
-    void setAccuratePhase(int phase);
-    int getAccuratePhase() const;
-    Model getModelForStep(long long step) const;
-    void setMode(Mode mode);
-    Mode getMode() const;
-    void setSlowForceGroup(int group);
-    int getSlowForceGroup() const;
-    void setSlowTerm(SlowTerm term);
-    SlowTerm getSlowTerm() const;
-    void setEnergyScaleParameter(const std::string& name);
-    const std::string& getEnergyScaleParameter() const;
-    void setNeighborListSkin(double skin);
-    double getNeighborListSkin() const;
-    void setUsesPeriodicBoundaryConditions(bool periodic);
-    bool usesPeriodicBoundaryConditions() const;
-    std::vector<long long> getEvaluationCounts(OpenMM::Context& context) const;
-    void updateParametersInContext(OpenMM::Context& context);
-
-    %extend {
-        static SwitchingDPPlugin::SwitchingDPForce& _cast(OpenMM::Force& force) {
-            SwitchingDPPlugin::SwitchingDPForce* result = dynamic_cast<SwitchingDPPlugin::SwitchingDPForce*>(&force);
-            if (result == NULL)
-                throw OpenMM::OpenMMException("SwitchingDPForce.cast: the force is not a SwitchingDPForce");
-            return *result;
-        }
-        static bool isinstance(OpenMM::Force& force) {
-            return (dynamic_cast<SwitchingDPPlugin::SwitchingDPForce*>(&force) != NULL);
-        }
-        SwitchingDPPlugin::SwitchingDPForce* _copy() const {
-            return new SwitchingDPPlugin::SwitchingDPForce(*self);
-        }
-        %pythoncode %{
-            @staticmethod
-            def cast(force):
-                """Cast an openmm.Force (e.g. from System.getForce()) back to a SwitchingDPForce."""
-                result = SwitchingDPForce._cast(force)
-                result._castFrom = force  # the C++ object belongs to `force`: keep it alive
-                return result
-
-            def __copy__(self):
-                return self._copy()
-
-            def __deepcopy__(self, memo):
-                return self._copy()
-        %}
+%extend SwitchingDPForce {
+    static SwitchingDPPlugin::SwitchingDPForce& _cast(OpenMM::Force& force) {
+        SwitchingDPPlugin::SwitchingDPForce* result = dynamic_cast<SwitchingDPPlugin::SwitchingDPForce*>(&force);
+        if (result == NULL)
+            throw OpenMM::OpenMMException("SwitchingDPForce.cast: the force is not a SwitchingDPForce");
+        return *result;
     }
-};
+    static bool isinstance(OpenMM::Force& force) {
+        return (dynamic_cast<SwitchingDPPlugin::SwitchingDPForce*>(&force) != NULL);
+    }
+    SwitchingDPPlugin::SwitchingDPForce* _copy() const {
+        return new SwitchingDPPlugin::SwitchingDPForce(*self);
+    }
+    %pythoncode %{
+        @staticmethod
+        def cast(force):
+            """Cast an openmm.Force (e.g. from System.getForce()) back to a SwitchingDPForce."""
+            result = SwitchingDPForce._cast(force)
+            result._castFrom = force  # the C++ object belongs to `force`: keep it alive
+            return result
 
+        def __copy__(self):
+            return self._copy()
+
+        def __deepcopy__(self, memo):
+            return self._copy()
+    %}
 }
-%newobject SwitchingDPPlugin::SwitchingDPForce::_copy;
+}

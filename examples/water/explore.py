@@ -23,18 +23,15 @@ import numpy as np
 import openmm as mm
 
 from generate_data import TYPE_MAP, label, reference_simulation, write_split
-from openmmswitchingdp import SwitchingDPForce, systemFromTopology, typesFromTopology
+from openmmml import MLPotential
 from openmmswitchingdp.validate import temperature_of
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def dp_context(topology, accurate, fast, interval, temperature, seed):
-    system = systemFromTopology(topology)
-    force = SwitchingDPForce(accurate, fast)
-    force.setTypes(typesFromTopology(topology))
-    force.setAccurateInterval(interval)
-    system.addForce(force)
+    system = MLPotential("switchingdp", accurate=accurate, fast=fast).createSystem(topology, removeCMMotion=False,
+                                                                                 interval=interval)
     integrator = mm.LangevinMiddleIntegrator(temperature, 1.0, 0.0005)
     integrator.setRandomNumberSeed(seed)
     return mm.Context(system, integrator, mm.Platform.getPlatformByName("CPU"))

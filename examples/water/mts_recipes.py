@@ -17,7 +17,8 @@ import os
 import openmm as mm
 import openmm.app as app
 
-from openmmswitchingdp import SwitchingDPForce, systemFromTopology, typesFromTopology
+from openmmml import MLPotential
+from openmmswitchingdp import SwitchingDPForce
 from openmmswitchingdp.integrators import (AlternatingLangevinIntegrator, BAOABRESPAIntegrator,
                                            VelocityVerletRESPAIntegrator)
 
@@ -26,13 +27,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def simulate(integrator, mts, steps):
     pdb = app.PDBFile(os.path.join(HERE, "water.pdb"))
-    system = systemFromTopology(pdb.topology)
-    force = SwitchingDPForce(os.path.join(HERE, "water_6A.pth"), os.path.join(HERE, "water_4A.pth"))
-    force.setTypes(typesFromTopology(pdb.topology))
-    if mts:
-        force.setMode(SwitchingDPForce.MultipleTimeStep)
-        force.setSlowForceGroup(1)
-    system.addForce(force)
+    potential = MLPotential("switchingdp", accurate=os.path.join(HERE, "water_6A.pth"),
+                            fast=os.path.join(HERE, "water_4A.pth"))
+    settings = dict(mode="mts", slowForceGroup=1) if mts else {}
+    system = potential.createSystem(pdb.topology, removeCMMotion=False, **settings)
+    force = SwitchingDPForce.cast(system.getForce(0))
     context = mm.Context(system, integrator, mm.Platform.getPlatformByName("CPU"))
     context.setPositions(pdb.positions)
     context.setVelocitiesToTemperature(330, 1)

@@ -16,7 +16,8 @@ import numpy as np
 import openmm as mm
 import openmm.app as app
 
-from openmmswitchingdp import SwitchingDPForce, systemFromTopology, typesFromTopology
+from openmmml import MLPotential
+from openmmswitchingdp import SwitchingDPForce
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -31,13 +32,9 @@ def main():
     args = parser.parse_args()
 
     pdb = app.PDBFile(args.pdb)
-    system = systemFromTopology(pdb.topology)
-    force = SwitchingDPForce(args.residual, args.fast)
-    force.setTypes(typesFromTopology(pdb.topology))
-    force.setMode(SwitchingDPForce.MultipleTimeStep)
-    force.setSlowTerm(SwitchingDPForce.Residual)
-    force.setSlowForceGroup(1)
-    system.addForce(force)
+    system = MLPotential("switchingdp", accurate=args.residual, fast=args.fast).createSystem(
+        pdb.topology, removeCMMotion=False, mode="mts", slowTerm="residual", slowForceGroup=1)
+    force = SwitchingDPForce.cast(system.getForce(0))
     integrator = mm.LangevinMiddleIntegrator(330, 1.0, args.timestep * 1e-3)
     integrator.setRandomNumberSeed(7)
     context = mm.Context(system, integrator, mm.Platform.getPlatformByName("CPU"))

@@ -37,7 +37,8 @@ namespace SwitchingDPPlugin {
  * evaluation that shows it, instead of silently using a different schedule.  Use
  * setEnergyScaleParameter() where a wrapper would only have scaled the energy.
  *
- * OpenMM units throughout (nm, kJ/mol); models are taken to use A and eV.
+ * OpenMM units throughout (nm, kJ/mol); models are taken to use A and eV.  In
+ * Python, lengths may be given as openmm.unit Quantities and are returned as them.
  */
 class SwitchingDPForce : public OpenMM::Force {
 public:

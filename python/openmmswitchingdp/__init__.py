@@ -5,7 +5,8 @@
     force.setTypes(typesFromTopology(topology))
     system.addForce(force)
 
-Importing the package loads the platform plugins and the XML serialization proxy.
+or through openmm-ml: ``MLPotential("switchingdp", accurate=..., fast=...).createSystem(topology)``
+(see openmmswitchingdp.mlpotential).  Importing the package loads the platform plugins and the XML serialization proxy.
 """
 import os as _os
 
@@ -59,18 +60,4 @@ def typesFromTopology(topology, particles=None):
     return names
 
 
-def systemFromTopology(topology):
-    """A System with one particle per atom of a Topology (element masses; 0 for
-    atoms without an element) and the Topology's periodic box, if it has one.
-    Add a SwitchingDPForce (and any other forces) to it."""
-    import openmm.unit as unit
-    system = _openmm.System()
-    for atom in topology.atoms():
-        system.addParticle(atom.element.mass if atom.element is not None else 0.0 * unit.dalton)
-    box = topology.getPeriodicBoxVectors()
-    if box is not None:
-        system.setDefaultPeriodicBoxVectors(*box)
-    return system
-
-
-__all__ = ["SwitchingDPForce", "systemFromTopology", "typesFromTopology"]
+__all__ = ["SwitchingDPForce", "typesFromTopology"]

@@ -31,7 +31,7 @@ import time
 import numpy as np
 
 from . import bundled, lammps
-from .units import ANGSTROM_PER_NM, ns_per_day
+from .units import ns_per_day
 
 SLOW_GROUP = 1
 TEMPERATURE = 330.0   # K
@@ -249,7 +249,7 @@ def measure(args, copies):
             data_file = os.path.join(workdir, "system.data")
             type_names = lammps.write_data(data_file, *system_data)
             force = SwitchingDPForce.cast(contexts["accurate-only"].getSystem().getForce(0))
-            skin = force.getNeighborListSkin() * ANGSTROM_PER_NM   # the plugin's, in A
+            skin = force.getNeighborListSkin().value_in_unit(u.angstrom)   # the plugin's
         for _ in range(args.rounds):
             for name, scheme in runs.items():
                 contexts[name].setState(warm[name])

@@ -79,26 +79,22 @@ def main(argv=None):
     from openmm.mtsintegrator import MTSLangevinIntegrator
     from tqdm import tqdm
 
-    from . import SwitchingDPForce, systemFromTopology, typesFromTopology
+    from openmmml import MLPotential
 
     pdb = app.PDBFile(args.pdb)
     topology = pdb.topology
-    system = systemFromTopology(topology)
     if args.mode == "single":
-        force = SwitchingDPForce(args.accurate)
+        potential = MLPotential("switchingdp", model=args.accurate)
+        settings = {}
     else:
-        force = SwitchingDPForce(args.accurate, args.fast)
-        force.setAccurateInterval(args.interval)
-        force.setAccuratePhase(args.phase)
-    force.setTypes(args.types or typesFromTopology(topology))
-    force.setFrameParameters(args.frame_parameters)
+        potential = MLPotential("switchingdp", accurate=args.accurate, fast=args.fast)
+        settings = dict(interval=args.interval, phase=args.phase)
     if args.mode == "mts":
-        force.setMode(SwitchingDPForce.MultipleTimeStep)
-        force.setSlowForceGroup(SLOW_GROUP)
-        force.setSlowTerm(SwitchingDPForce.Residual if args.slow_term == "residual" else SwitchingDPForce.Difference)
-    if topology.getPeriodicBoxVectors() is None:
-        force.setUsesPeriodicBoundaryConditions(False)
-    system.addForce(force)
+        settings.update(mode="mts", slowForceGroup=SLOW_GROUP, slowTerm=args.slow_term)
+    system = potential.createSystem(topology, removeCMMotion=False, types=args.types or None,
+                                    frameParameters=args.frame_parameters, **settings)
+    from . import SwitchingDPForce
+    force = SwitchingDPForce.cast(system.getForce(0))
 
     if args.mode == "mts":
         integrator = MTSLangevinIntegrator(args.temperature * u.kelvin, args.friction / u.picosecond,

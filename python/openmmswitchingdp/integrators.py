@@ -28,20 +28,20 @@ def _value(quantity, unit):
     return quantity.value_in_unit(unit) if u.is_quantity(quantity) else quantity
 
 
-def _check_inner(inner_steps, fast_group, slow_group):
-    if int(inner_steps) != inner_steps or inner_steps < 1:
-        raise ValueError(f"inner_steps must be a positive integer, got {inner_steps}")
-    if fast_group == slow_group:
+def _check_inner(innerSteps, fastGroup, slowGroup):
+    if int(innerSteps) != innerSteps or innerSteps < 1:
+        raise ValueError(f"innerSteps must be a positive integer, got {innerSteps}")
+    if fastGroup == slowGroup:
         raise ValueError("the fast and slow force groups must differ")
-    for group in (fast_group, slow_group):
+    for group in (fastGroup, slowGroup):
         if not 0 <= group <= 31:
             raise ValueError(f"force groups must be between 0 and 31, got {group}")
 
 
-def _add_inner_step(integrator, inner_steps):
-    """Global h = dt/inner_steps, recomputed each step so setStepSize() works."""
+def _add_inner_step(integrator, innerSteps):
+    """Global h = dt/innerSteps, recomputed each step so setStepSize() works."""
     integrator.addGlobalVariable("h", 0)
-    integrator.addComputeGlobal("h", f"dt/{inner_steps}")
+    integrator.addComputeGlobal("h", f"dt/{innerSteps}")
 
 
 def _add_ou_coefficients(integrator, temperature, friction):
@@ -82,34 +82,34 @@ def _inner_step(integrator, force, thermostat):
     integrator.addComputePerDof("v", kick)
 
 
-def _integrator(dt, inner_steps, thermostat, fast_force, slow_force=None):
+def _integrator(dt, innerSteps, thermostat, fastForce, slowForce=None):
     """Slow half kick, inner steps with the fast force, slow half kick."""
     integrator = mm.CustomIntegrator(dt)
-    _add_inner_step(integrator, inner_steps)
+    _add_inner_step(integrator, innerSteps)
     if thermostat:
         _add_ou_coefficients(integrator, *thermostat)
     integrator.addPerDofVariable("x1", 0)
     integrator.addUpdateContextState()
-    if slow_force:
-        integrator.addComputePerDof("v", f"v+0.5*dt*{slow_force}/m")
-    for _ in range(inner_steps):
-        _inner_step(integrator, fast_force, thermostat)
-    if slow_force:
-        integrator.addComputePerDof("v", f"v+0.5*dt*{slow_force}/m")
+    if slowForce:
+        integrator.addComputePerDof("v", f"v+0.5*dt*{slowForce}/m")
+    for _ in range(innerSteps):
+        _inner_step(integrator, fastForce, thermostat)
+    if slowForce:
+        integrator.addComputePerDof("v", f"v+0.5*dt*{slowForce}/m")
     integrator.addConstrainVelocities()
     return integrator
 
 
-def VelocityVerletRESPAIntegrator(dt, inner_steps, fast_group=0, slow_group=1):
-    """rRESPA velocity Verlet: outer step dt for slow_group, dt/inner_steps for fast_group."""
-    _check_inner(inner_steps, fast_group, slow_group)
-    return _integrator(dt, inner_steps, None, f"f{fast_group}", f"f{slow_group}")
+def VelocityVerletRESPAIntegrator(dt, innerSteps, fastGroup=0, slowGroup=1):
+    """rRESPA velocity Verlet: outer step dt for slowGroup, dt/innerSteps for fastGroup."""
+    _check_inner(innerSteps, fastGroup, slowGroup)
+    return _integrator(dt, innerSteps, None, f"f{fastGroup}", f"f{slowGroup}")
 
 
-def BAOABRESPAIntegrator(temperature, friction, dt, inner_steps, fast_group=0, slow_group=1):
+def BAOABRESPAIntegrator(temperature, friction, dt, innerSteps, fastGroup=0, slowGroup=1):
     """rRESPA Langevin dynamics: slow half kicks around inner BAOAB steps."""
-    _check_inner(inner_steps, fast_group, slow_group)
-    return _integrator(dt, inner_steps, (temperature, friction), f"f{fast_group}", f"f{slow_group}")
+    _check_inner(innerSteps, fastGroup, slowGroup)
+    return _integrator(dt, innerSteps, (temperature, friction), f"f{fastGroup}", f"f{slowGroup}")
 
 
 def AlternatingLangevinIntegrator(temperature, friction, dt):

@@ -40,18 +40,17 @@ def make_context(accurate, fast, pdb_path, integrator, platform, slow_term=None,
     group 1), or alternating with the given interval."""
     import openmm as mm
     import openmm.app as app
-    from . import SwitchingDPForce, systemFromTopology, typesFromTopology
+    from openmmml import MLPotential
+    from . import SwitchingDPForce
     pdb = app.PDBFile(pdb_path)
-    system = systemFromTopology(pdb.topology)
-    force = SwitchingDPForce(accurate, fast)
-    force.setTypes(typesFromTopology(pdb.topology))
     if interval is None:
-        force.setMode(SwitchingDPForce.MultipleTimeStep)
-        force.setSlowForceGroup(SLOW_GROUP)
-        force.setSlowTerm(slow_term if slow_term is not None else SwitchingDPForce.Difference)
+        settings = dict(mode="mts", slowForceGroup=SLOW_GROUP,
+                        slowTerm=slow_term if slow_term is not None else SwitchingDPForce.Difference)
     else:
-        force.setAccurateInterval(interval)
-    system.addForce(force)
+        settings = dict(interval=interval)
+    system = MLPotential("switchingdp", accurate=accurate, fast=fast).createSystem(pdb.topology, removeCMMotion=False,
+                                                                                 **settings)
+    force = SwitchingDPForce.cast(system.getForce(0))
     return mm.Context(system, integrator, mm.Platform.getPlatformByName(platform)), force
 
 

@@ -57,9 +57,9 @@ def test_alternating_langevin_uses_the_accurate_model_once_per_interval():
 
 
 def test_bad_recipe_arguments():
-    with pytest.raises(ValueError, match="inner_steps"):
+    with pytest.raises(ValueError, match="innerSteps"):
         VelocityVerletRESPAIntegrator(0.002, 0)
     with pytest.raises(ValueError, match="must differ"):
-        BAOABRESPAIntegrator(330, 1.0, 0.002, 4, fast_group=1, slow_group=1)
+        BAOABRESPAIntegrator(330, 1.0, 0.002, 4, fastGroup=1, slowGroup=1)
     with pytest.raises(ValueError, match="friction"):
         AlternatingLangevinIntegrator(330, -1.0, 0.0005)

@@ -67,7 +67,7 @@ def test_settings_survive_xml_and_copy():
         assert list(other.getParticles()) == [4, 2, 0]
         assert other.getMode() == SwitchingDPForce.MultipleTimeStep
         assert other.getSlowForceGroup() == 3 and other.getSlowTerm() == SwitchingDPForce.Residual
-        assert other.getNeighborListSkin() == 0.05 and not other.usesPeriodicBoundaryConditions()
+        assert other.getNeighborListSkin() == 0.05 * mm.unit.nanometer and not other.usesPeriodicBoundaryConditions()
         assert other.getName() == "dp"
         assert other.getModelContents(SwitchingDPForce.Fast) == open(FAST, "rb").read()
         assert other.getModelFile(SwitchingDPForce.Accurate) == ACCURATE

@@ -50,6 +50,7 @@ namespace std {
 %ignore SwitchingDPPlugin::inspectDPModel;
 %ignore SwitchingDPPlugin::readModelFile;
 %ignore SwitchingDPPlugin::SwitchingDPSchedule;
+%ignore SwitchingDPPlugin::GuardState;
 %ignore SwitchingDPPlugin::SwitchingDPForce::getSchedule;
 %ignore SwitchingDPPlugin::SwitchingDPForce::Model;
 %ignore SwitchingDPPlugin::SwitchingDPForce::Mode;

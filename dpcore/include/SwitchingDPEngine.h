@@ -2,6 +2,7 @@
 #define OPENMM_SWITCHINGDP_ENGINE_H_
 
 #include "DPModelInfo.h"
+#include "SwitchingDPSchedule.h"
 #include "DPNeighborList.h"
 #include "DPUnits.h"
 #include "openmm/Vec3.h"
@@ -61,6 +62,15 @@ public:
      */
     const DPResult& evaluate(Model model, const torch::Tensor& positions, const OpenMM::Vec3* box);
     long long getEvaluationCount(Model model) const { return evaluations[model]; }
+    /**
+     * How far apart the two models are at these coordinates (DP-GEN's model
+     * deviation, the accurate model as reference): fills the force and energy
+     * fields and worstParticle of `deviation`, in eV/A and eV per atom.  Evaluates
+     * whichever model has not run here (the cache has the other).  residual: the
+     * Accurate slot holds a co-trained residual model, whose force is itself the
+     * difference, so only it is needed.
+     */
+    void deviation(const torch::Tensor& positions, const OpenMM::Vec3* box, bool residual, ModelDeviation& deviation);
     /**
      * The frame parameters (fparam, given to every model with dim_fparam > 0) and
      * atomic parameters (aparam, dim_aparam values per DP particle, particle-major).

@@ -142,6 +142,27 @@ const DPModelInfo& SwitchingDPEngine::getInfo(Model model) const {
     return models[model]->getInfo();
 }
 
+void SwitchingDPEngine::deviation(const Tensor& positions, const Vec3* box, bool residual, ModelDeviation& deviation) {
+    if (!models[Fast])
+        throw OpenMMException("SwitchingDPForce: internal error: a deviation needs two models");
+    // The accurate result stays valid while the fast model runs: each model has its own cache.
+    const DPResult& accurate = evaluate(Accurate, positions, box);
+    Tensor difference = accurate.forces;
+    double energyDifference = accurate.energy;
+    if (!residual) {
+        const DPResult& fast = evaluate(Fast, positions, box);
+        difference = accurate.forces - fast.forces;
+        energyDifference -= fast.energy;
+    }
+    Tensor norms = difference.norm(2, 1).to(torch::kCPU);   // kJ/mol/nm, one per DP particle
+    double perEvPerA = 1.0 / units.forceToKJPerMolNm(1.0);
+    int64_t worst = norms.argmax().item<int64_t>();
+    deviation.maxForceDeviation = norms[worst].item<double>() * perEvPerA;
+    deviation.rmsForceDeviation = std::sqrt(norms.square().mean().item<double>()) * perEvPerA;
+    deviation.energyDeviationPerAtom = energyDifference / units.kjPerMolPerEnergy / particles.size();
+    deviation.worstParticle = particles[worst];
+}
+
 const DPResult& SwitchingDPEngine::evaluate(Model model, const Tensor& positions, const Vec3* box) {
     const int64_t n = (int64_t) particles.size();
     if (positions.dim() != 2 || positions.size(0) != n || positions.size(1) != 3 ||

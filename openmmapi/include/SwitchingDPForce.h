@@ -141,6 +141,43 @@ public:
     void setEnergyScaleParameter(const std::string& name);
     const std::string& getEnergyScaleParameter() const { return energyScaleParameter; }
 
+    /**
+     * Deviation checks: on every k-th accurate step (Alternating mode) the fast
+     * model also runs on the same coordinates and the force records how far apart
+     * the two are (getLastDeviation(); DP-GEN's model deviation).  0 (the default)
+     * turns checks off.  In MultipleTimeStep mode with the Difference slow term the
+     * deviation is read off every slow-term evaluation, which runs both models
+     * anyway, so no extra evaluation is made; with the Residual slow term it is the
+     * residual model's force.
+     */
+    void setDeviationCheckInterval(int accurateSteps);
+    int getDeviationCheckInterval() const { return schedule.deviationCheckInterval; }
+    /**
+     * The guard (Alternating mode; needs deviation checks): when a check finds a
+     * maximum atomic force deviation above this (eV/A), the force uses the accurate
+     * model on every step for getFallbackSteps() steps, or, if that is 0, until the
+     * deviation, checked on every step meanwhile, has stayed at or below the
+     * threshold for a whole interval; then the interval resumes.  The schedule stays
+     * a function of the step count and this history, which Context parameters named
+     * after the force hold, so checkpoints and States carry it.  0 (the default)
+     * turns the guard off.
+     */
+    void setDeviationThreshold(double maxForceDeviation);
+    double getDeviationThreshold() const { return schedule.deviationThreshold; }
+    /** Steps of accurate-only dynamics after the threshold is crossed; 0 (the default): until clean for an interval. */
+    void setFallbackSteps(int steps);
+    int getFallbackSteps() const { return schedule.fallbackSteps; }
+    /**
+     * A maximum atomic force deviation (eV/A) above which the step fails with an
+     * error naming the step, the deviation and the worst particle, instead of going
+     * on with a trajectory the fast model has taken somewhere wrong.  Needs
+     * deviation checks; 0 (the default) for no limit.
+     */
+    void setDeviationLimit(double maxForceDeviation);
+    double getDeviationLimit() const { return schedule.deviationLimit; }
+    /** The last deviation check in a Context (step -1 if none yet in it). */
+    ModelDeviation getLastDeviation(OpenMM::Context& context) const;
+
     /** Extra range of the neighbour list in nm, which lets it be reused between steps. */
     void setNeighborListSkin(double skin);
     double getNeighborListSkin() const { return skin; }

@@ -25,10 +25,14 @@ public:
     /**
      * Add sum_m coefficients[m] * F_m to the forces (if includeForces) and return
      * sum_m coefficients[m] * E_m (kJ/mol).  Models with a zero coefficient are
-     * not evaluated; at least one coefficient is non-zero.
+     * not evaluated; at least one coefficient is non-zero.  If deviation is given,
+     * also fill it (all but step, model and fallback) from both models at these
+     * coordinates (SwitchingDPEngine::deviation; residual: the accurate slot holds
+     * a residual model).
      */
     virtual double execute(OpenMM::ContextImpl& context, bool includeForces, bool includeEnergy,
-                           const ModelCoefficients& coefficients) = 0;
+                           const ModelCoefficients& coefficients, ModelDeviation* deviation = nullptr,
+                           bool residual = false) = 0;
     /** Give the engine the force's current frame and atomic parameters (updateParametersInContext). */
     virtual void copyParametersToContext(OpenMM::ContextImpl& context, const SwitchingDPForce& force) = 0;
     /** Evaluations of each model so far, indexed by Model. */

@@ -138,6 +138,43 @@ void SwitchingDPForce::setEnergyScaleParameter(const std::string& name) {
     energyScaleParameter = name;
 }
 
+void SwitchingDPForce::setDeviationCheckInterval(int accurateSteps) {
+    checkSwitching("setDeviationCheckInterval()");
+    if (accurateSteps < 0)
+        throw OpenMMException("SwitchingDPForce: the deviation check interval must be 0 (off) or positive (got " +
+                std::to_string(accurateSteps) + ")");
+    schedule.deviationCheckInterval = accurateSteps;
+}
+
+static double checkedDeviation(const std::string& what, double value) {
+    if (!std::isfinite(value) || value < 0)
+        throw OpenMMException("SwitchingDPForce: the " + what + " must be a finite force deviation >= 0 eV/A "
+                "(0 turns it off); got " + std::to_string(value));
+    return value;
+}
+
+void SwitchingDPForce::setDeviationThreshold(double maxForceDeviation) {
+    checkSwitching("setDeviationThreshold()");
+    schedule.deviationThreshold = checkedDeviation("deviation threshold", maxForceDeviation);
+}
+
+void SwitchingDPForce::setFallbackSteps(int steps) {
+    checkSwitching("setFallbackSteps()");
+    if (steps < 0)
+        throw OpenMMException("SwitchingDPForce: the fallback steps must be 0 (until clean for an interval) or positive (got " +
+                std::to_string(steps) + ")");
+    schedule.fallbackSteps = steps;
+}
+
+void SwitchingDPForce::setDeviationLimit(double maxForceDeviation) {
+    checkSwitching("setDeviationLimit()");
+    schedule.deviationLimit = checkedDeviation("deviation limit", maxForceDeviation);
+}
+
+ModelDeviation SwitchingDPForce::getLastDeviation(Context& context) const {
+    return dynamic_cast<const SwitchingDPForceImpl&>(getImplInContext(context)).getLastDeviation();
+}
+
 void SwitchingDPForce::setNeighborListSkin(double skin) {
     if (!(skin >= 0) || !std::isfinite(skin))
         throw OpenMMException("SwitchingDPForce: the neighbour list skin must be a finite length >= 0 nm (got " + std::to_string(skin) + ")");

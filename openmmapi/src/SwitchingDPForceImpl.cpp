@@ -2,6 +2,7 @@
 #include "SwitchingDPKernels.h"
 #include "openmm/OpenMMException.h"
 #include "openmm/internal/ContextImpl.h"
+#include <cctype>
 #include <cmath>
 #include <sstream>
 
@@ -32,6 +33,8 @@ void SwitchingDPForceImpl::initialize(ContextImpl& context) {
                 " names but the force has " + std::to_string(particles.size()) + " DP particles" +
                 (owner.getParticles().empty() ? " (all particles of the System)" : " (from setParticles())"));
     schedule = owner.getSchedule();
+    checkGuardSettings(schedule);
+    getDefaultParameters();  // names the guard's parameters
     energyScaleParameter = owner.getEnergyScaleParameter();
     kernel = context.getPlatform().createKernel(CalcSwitchingDPForceKernel::Name(), context);
     kernel.getAs<CalcSwitchingDPForceKernel>().initialize(system, owner, particles);
@@ -44,7 +47,8 @@ double SwitchingDPForceImpl::calcForcesAndEnergy(ContextImpl& context, bool incl
     if (schedule.numModels == 2)
         checkStepped(context, step);
     bool ownGroup = (groups & (1 << owner.getForceGroup())) != 0;
-    ModelCoefficients coefficients = schedule.coefficients(step, ownGroup, groups);
+    GuardState guard = readGuard(context);
+    ModelCoefficients coefficients = schedule.coefficients(step, ownGroup, groups, guard);
     if (!energyScaleParameter.empty()) {
         double scale = context.getParameter(energyScaleParameter);
         if (!std::isfinite(scale))
@@ -54,7 +58,74 @@ double SwitchingDPForceImpl::calcForcesAndEnergy(ContextImpl& context, bool incl
     }
     if (coefficients[Accurate] == 0.0 && coefficients[Fast] == 0.0)
         return 0.0;
-    return kernel.getAs<CalcSwitchingDPForceKernel>().execute(context, includeForces, includeEnergy, coefficients);
+    // Deviation checks: scheduled ones in Alternating mode; in MultipleTimeStep mode
+    // whenever the slow term runs, which evaluates what the deviation needs anyway.
+    bool slowGroup = (groups & (1 << schedule.slowForceGroup)) != 0;
+    bool check = schedule.numModels == 2 && schedule.deviationCheckInterval > 0 &&
+            (schedule.mode == SwitchingDPSchedule::Alternating ? ownGroup && schedule.checksDeviation(step, guard) : slowGroup);
+    ModelDeviation deviation;
+    double energy = kernel.getAs<CalcSwitchingDPForceKernel>().execute(context, includeForces, includeEnergy, coefficients,
+            check ? &deviation : nullptr, schedule.slowTerm == SwitchingDPSchedule::Residual &&
+            schedule.mode == SwitchingDPSchedule::MultipleTimeStep);
+    if (check)
+        recordDeviation(context, step, deviation, guard);
+    return energy;
+}
+
+void SwitchingDPForceImpl::recordDeviation(ContextImpl& context, long long step, const ModelDeviation& deviation, GuardState guard) {
+    lastDeviation = deviation;
+    lastDeviation.step = step;
+    lastDeviation.model = schedule.mode == SwitchingDPSchedule::Alternating ? schedule.modelForStep(step, guard) : Fast;
+    if (schedule.deviationLimit > 0 && deviation.maxForceDeviation > schedule.deviationLimit) {
+        std::ostringstream message;
+        message << "SwitchingDPForce: at step " << step << " the fast model's forces deviate from the accurate model's by up to "
+                << deviation.maxForceDeviation << " eV/A (on particle " << deviation.worstParticle << "; RMS "
+                << deviation.rmsForceDeviation << " eV/A), above the deviation limit of " << schedule.deviationLimit
+                << " eV/A: the fast model is outside what it was trained on here.  Go back to a checkpoint and run "
+                "with the accurate model, a lower deviation threshold, or a fast model trained on such configurations.";
+        throw OpenMMException(message.str());
+    }
+    GuardState next = schedule.afterCheck(step, deviation.maxForceDeviation, guard);
+    lastDeviation.fallback = schedule.inFallback(step + 1, next);
+    if (!(next == guard))
+        writeGuard(context, next);
+}
+
+void SwitchingDPForceImpl::checkGuardSettings(const SwitchingDPSchedule& schedule) {
+    const std::string name = "SwitchingDPForce: ";
+    if ((schedule.deviationThreshold > 0 || schedule.deviationLimit > 0) && schedule.deviationCheckInterval == 0)
+        throw OpenMMException(name + "a deviation threshold or limit needs deviation checks; call setDeviationCheckInterval() "
+                "with k > 0 (1: on every accurate step)");
+    if (schedule.deviationThreshold > 0 && schedule.mode != SwitchingDPSchedule::Alternating)
+        throw OpenMMException(name + "the guard (setDeviationThreshold) falls back to accurate-only steps, which is "
+                "for Alternating mode; in MultipleTimeStep mode use setDeviationLimit() or a shorter outer step");
+    if (schedule.deviationLimit > 0 && schedule.deviationThreshold > schedule.deviationLimit)
+        throw OpenMMException(name + "the deviation limit (" + std::to_string(schedule.deviationLimit) +
+                " eV/A) is below the threshold (" + std::to_string(schedule.deviationThreshold) +
+                " eV/A), so the guard could never act; set the limit above the threshold");
+}
+
+static std::string parameterPrefix(const std::string& forceName) {
+    std::string prefix;
+    for (char c : forceName)
+        prefix += (std::isalnum((unsigned char) c) ? c : '_');
+    return prefix;
+}
+
+GuardState SwitchingDPForceImpl::readGuard(ContextImpl& context) const {
+    GuardState guard;
+    if (!guardParameters[0].empty()) {
+        guard.fallbackUntil = (long long) context.getParameter(guardParameters[0]);
+        guard.lastDirtyStep = (long long) context.getParameter(guardParameters[1]);
+    }
+    return guard;
+}
+
+void SwitchingDPForceImpl::writeGuard(ContextImpl& context, const GuardState& guard) {
+    if (guardParameters[0].empty())
+        return;
+    context.setParameter(guardParameters[0], (double) guard.fallbackUntil);
+    context.setParameter(guardParameters[1], (double) guard.lastDirtyStep);
 }
 
 void SwitchingDPForceImpl::checkStepped(ContextImpl& context, long long step) {
@@ -85,9 +156,17 @@ void SwitchingDPForceImpl::checkStepped(ContextImpl& context, long long step) {
 }
 
 std::map<std::string, double> SwitchingDPForceImpl::getDefaultParameters() {
-    if (owner.getEnergyScaleParameter().empty())
-        return {};
-    return {{owner.getEnergyScaleParameter(), 1.0}};
+    std::map<std::string, double> parameters;
+    if (!owner.getEnergyScaleParameter().empty())
+        parameters[owner.getEnergyScaleParameter()] = 1.0;
+    if (owner.getSchedule().guarded()) {
+        std::string prefix = parameterPrefix(owner.getName());
+        guardParameters = {prefix + "_guardFallbackUntil", prefix + "_guardLastDirtyStep"};
+        GuardState initial;
+        parameters[guardParameters[0]] = (double) initial.fallbackUntil;
+        parameters[guardParameters[1]] = (double) initial.lastDirtyStep;
+    }
+    return parameters;
 }
 
 std::vector<std::string> SwitchingDPForceImpl::getKernelNames() {
@@ -95,10 +174,14 @@ std::vector<std::string> SwitchingDPForceImpl::getKernelNames() {
 }
 
 void SwitchingDPForceImpl::updateParametersInContext(ContextImpl& context) {
-    // Parameters first: if their lengths are wrong this throws and changes nothing.
     if (owner.getEnergyScaleParameter() != energyScaleParameter)
         throw OpenMMException("SwitchingDPForce: the energy scale parameter is fixed when the Context is created (it is '" +
                 energyScaleParameter + "' in this Context); call reinitialize() to change it");
+    if (owner.getSchedule().guarded() != schedule.guarded())
+        throw OpenMMException("SwitchingDPForce: whether the guard is on (a deviation threshold > 0) is fixed when the Context "
+                "is created, since its history is kept in Context parameters; call reinitialize() to change it");
+    // Checks and parameters first: if anything is wrong this throws and changes nothing.
+    checkGuardSettings(owner.getSchedule());
     kernel.getAs<CalcSwitchingDPForceKernel>().copyParametersToContext(context, owner);
     schedule = owner.getSchedule();
 }

@@ -108,6 +108,9 @@ def make_context(scheme, system_data, platform, seed=1, temperature=TEMPERATURE,
         force = SwitchingDPForce(scheme["accurate"], scheme["fast"])
         force.setTypes(elements)
         force.setAccurateInterval(scheme.get("interval", 1))
+        if scheme.get("guard"):
+            force.setDeviationCheckInterval(1)
+            force.setDeviationThreshold(scheme["guard"])
     if scheme.get("inner"):
         force.setMode(SwitchingDPForce.MultipleTimeStep)
         force.setSlowForceGroup(SLOW_GROUP)
@@ -133,12 +136,13 @@ def timed_steps_per_second(context, steps):
     return steps / (time.perf_counter() - start)
 
 
-def schemes(accurate, fast, interval, inner, dt_fs, baseline=False, other_fast=(), residual=None):
+def schemes(accurate, fast, interval, inner, dt_fs, baseline=False, other_fast=(), residual=None, guard=None):
     """The runs to compare, by name; accurate-only first (the reference).  Each
     switching run names the fast-only run that times its fast model ("fast_run").
     other_fast: more fast models (e.g. a compressed float32 one), each with its own
     fast-only and alternating runs.  residual: a model co-trained with `fast` (Fu et al.),
-    run as rRESPA with E = E_fast + E_residual."""
+    run as rRESPA with E = E_fast + E_residual.  guard: a deviation threshold (eV/A)
+    for one more alternating run, guarded (checks on every accurate step)."""
     dt = dt_fs * 1e-3
     runs = {"accurate-only": dict(kind="accurate", accurate=accurate, fast=fast, interval=1, dt=dt)}
     for i, model in enumerate([fast, *other_fast]):
@@ -150,6 +154,10 @@ def schemes(accurate, fast, interval, inner, dt_fs, baseline=False, other_fast=(
         if i == 0:
             runs[f"rRESPA {dt_fs * inner:g}/{dt_fs:g} fs"] = dict(kind="mts", accurate=accurate, fast=fast,
                                                                   inner=inner, dt=dt * inner, fast_run="fast-only")
+    if guard:
+        runs[f"alternating 1:{interval - 1}, guarded at {guard:g} eV/A"] = dict(
+            kind="alternating", accurate=accurate, fast=fast, interval=interval, dt=dt, guard=guard,
+            fast_run="fast-only")
     if residual:
         runs[f"rRESPA {dt_fs * inner:g}/{dt_fs:g} fs, co-trained residual"] = dict(
             kind="mts", accurate=residual, fast=fast, residual=True, inner=inner, dt=dt * inner, fast_run="fast-only")

@@ -10,6 +10,13 @@ co-trained residual model given as --accurate) is applied; the fast model is app
 
 --mode single runs the --accurate model alone (plain DP MD, one model loaded).
 --frame-parameters gives models that take frame parameters (deepmd-kit's fparam) their values.
+
+--guard THRESHOLD watches the fast model: on every --deviation-check-interval-th
+accurate step the fast model also runs, and when its forces deviate from the
+accurate model's by more than THRESHOLD eV/A on some atom, the run falls back to the
+accurate model until the deviation is back under it for a whole interval (or for
+--fallback-steps steps).  --deviation-limit stops the run above a larger deviation.
+--deviation-log FILE writes every check (CSV; also without --guard).
 """
 import argparse
 import os
@@ -49,6 +56,13 @@ def build_parser():
     parser.add_argument("--log", default="md.log", help="energies, temperature and speed (CSV); empty for none")
     parser.add_argument("--report-interval", type=int, default=100, help="steps between trajectory frames and log lines")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--guard", type=float, metavar="THRESHOLD", help="eV/A: fall back to the accurate model above it")
+    parser.add_argument("--deviation-check-interval", type=int, default=1, metavar="K",
+                        help="check the deviation on every K-th accurate step (with --guard or --deviation-log)")
+    parser.add_argument("--fallback-steps", type=int, default=0,
+                        help="steps of a fallback (0: until clean for a whole interval)")
+    parser.add_argument("--deviation-limit", type=float, metavar="X", help="eV/A: stop the run above it")
+    parser.add_argument("--deviation-log", metavar="FILE", help="CSV of every deviation check")
     return parser
 
 
@@ -66,6 +80,17 @@ def check_arguments(parser, args):
         parser.error("--friction and --phase must not be negative")
     if args.trajectory and not args.trajectory.endswith((".dcd", ".pdb")):
         parser.error("--trajectory must end in .dcd or .pdb")
+    watching = args.guard is not None or args.deviation_limit is not None or args.deviation_log
+    if watching and args.mode == "single":
+        parser.error("--guard, --deviation-limit and --deviation-log need two models (not --mode single)")
+    if args.guard is not None and args.mode != "alternating":
+        parser.error("--guard falls back to accurate-only steps, which is for --mode alternating "
+                     "(with --mode mts use --deviation-limit or --deviation-log)")
+    for name in ("guard", "deviation_limit"):
+        if getattr(args, name) is not None and not getattr(args, name) > 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive (eV/A)")
+    if args.deviation_check_interval < 1 or args.fallback_steps < 0:
+        parser.error("--deviation-check-interval must be at least 1 and --fallback-steps not negative")
 
 
 def main(argv=None):
@@ -91,6 +116,9 @@ def main(argv=None):
         settings = dict(interval=args.interval, phase=args.phase)
     if args.mode == "mts":
         settings.update(mode="mts", slowForceGroup=SLOW_GROUP, slowTerm=args.slow_term)
+    if args.guard is not None or args.deviation_limit is not None or args.deviation_log:
+        settings.update(deviationCheckInterval=args.deviation_check_interval, deviationThreshold=args.guard or 0.0,
+                        fallbackSteps=args.fallback_steps, deviationLimit=args.deviation_limit or 0.0)
     system = potential.createSystem(topology, removeCMMotion=False, types=args.types or None,
                                     frameParameters=args.frame_parameters, **settings)
     from . import SwitchingDPForce
@@ -108,6 +136,8 @@ def main(argv=None):
         integrator = mm.LangevinMiddleIntegrator(args.temperature * u.kelvin, args.friction / u.picosecond,
                                                  args.timestep * u.femtosecond)
         scheme = f"accurate model on 1 step in {args.interval}"
+        if args.guard is not None:
+            scheme += f", guarded at {args.guard:g} eV/A"
     integrator.setRandomNumberSeed(args.seed)
     platform = mm.Platform.getPlatformByName(args.platform)
     simulation = app.Simulation(topology, system, integrator, platform)
@@ -122,6 +152,9 @@ def main(argv=None):
         simulation.reporters.append(app.StateDataReporter(args.log, args.report_interval, step=True, time=True,
                                                           potentialEnergy=True, kineticEnergy=True,
                                                           totalEnergy=True, temperature=True, speed=True))
+    if args.deviation_log:
+        from .reporters import DeviationReporter
+        simulation.reporters.append(DeviationReporter(args.deviation_log, 1, force))
     print(f"{system.getNumParticles()} atoms, {args.steps} steps of {args.timestep} fs on {args.platform}; {scheme}",
           flush=True)
     start = time.perf_counter()

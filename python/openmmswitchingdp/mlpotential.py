@@ -13,7 +13,9 @@ Keyword arguments of ``createSystem`` / ``createMixedSystem`` (all optional):
 ``interval`` and ``phase`` (alternation), ``mode`` ("alternating" or "mts"),
 ``slowForceGroup`` and ``slowTerm`` ("difference" or "residual") for rRESPA,
 ``frameParameters``, ``atomicParameters`` (the DP atoms' values, particle-major),
-``neighborListSkin`` (nm or a length Quantity), ``energyScaleParameter``, and
+``neighborListSkin`` (nm or a length Quantity), ``energyScaleParameter``, the
+guard's ``deviationCheckInterval``, ``deviationThreshold``, ``fallbackSteps`` and
+``deviationLimit`` (eV/A; see SwitchingDPForce), and
 ``types`` (the DP atoms' type names; by default the topology's element symbols).  With ``interpolate=True``, openmm-ml
 puts a potential's forces in a CustomCVForce, whose inner Context has no step count
 for the schedule to follow; this potential instead adds the SwitchingDPForce to the
@@ -66,7 +68,8 @@ class SwitchingDPPotentialImpl(MLPotentialImpl):
 
     def createForce(self, topology, atoms=None, forceGroup=0, types=None, interval=None, phase=None, mode=None,
                     slowForceGroup=None, slowTerm=None, frameParameters=None, atomicParameters=None,
-                    neighborListSkin=None, energyScaleParameter=None):
+                    neighborListSkin=None, energyScaleParameter=None, deviationCheckInterval=None,
+                    deviationThreshold=None, fallbackSteps=None, deviationLimit=None):
         """A SwitchingDPForce for `atoms` (all atoms if None) of `topology`."""
         force = copy.copy(self._template)
         if atoms is not None:
@@ -93,6 +96,14 @@ class SwitchingDPPotentialImpl(MLPotentialImpl):
             force.setNeighborListSkin(neighborListSkin)
         if energyScaleParameter is not None:
             force.setEnergyScaleParameter(energyScaleParameter)
+        if deviationCheckInterval is not None:
+            force.setDeviationCheckInterval(int(deviationCheckInterval))
+        if deviationThreshold is not None:
+            force.setDeviationThreshold(float(deviationThreshold))
+        if fallbackSteps is not None:
+            force.setFallbackSteps(int(fallbackSteps))
+        if deviationLimit is not None:
+            force.setDeviationLimit(float(deviationLimit))
         return force
 
     def addForces(self, topology, system, atoms, forceGroup, **args):
@@ -130,7 +141,8 @@ class SwitchingDPPotentialImpl(MLPotentialImpl):
 
 
 _FORCE_ARGUMENTS = {"types", "interval", "phase", "mode", "slowForceGroup", "slowTerm", "frameParameters",
-                    "atomicParameters", "neighborListSkin", "energyScaleParameter"}
+                    "atomicParameters", "neighborListSkin", "energyScaleParameter", "deviationCheckInterval",
+                    "deviationThreshold", "fallbackSteps", "deviationLimit"}
 # Arguments openmm-ml's embeddings read themselves and pass on to every potential.
 _EMBEDDING_ARGUMENTS = {"mlLongRange", "linkAtomDistances"}
 

@@ -82,15 +82,23 @@ def diffusion_coefficient(times_ps, xyz):
     return slope / 6 * 1e3, lag_times, msd
 
 
-def accurate_energy_evaluator(accurate, system_data, platform):
-    """A function frame -> potential energy (kJ/mol) under the accurate model alone."""
-    scheme = dict(accurate=accurate, fast=accurate, interval=1, dt=0.0005)
+def frame_evaluator(accurate, fast, system_data, platform):
+    """A function frame -> (potential energy under the accurate model alone, kJ/mol;
+    the pair's maximum and RMS atomic force deviation there, eV/A)."""
+    from . import SwitchingDPForce
+    import openmm.unit as u
+    scheme = dict(accurate=accurate, fast=fast, interval=1, dt=0.0005)
     context = make_context(scheme, system_data, platform)
+    force = SwitchingDPForce.cast(context.getSystem().getForce(0))
+    force.setDeviationCheckInterval(1)
+    force.updateParametersInContext(context)
 
-    def energy(positions):
+    def evaluate(positions):
         context.setPositions(positions)
-        return context.getState(getEnergy=True).getPotentialEnergy()._value
-    return energy
+        energy = context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(u.kilojoule_per_mole)
+        deviation = force.getLastDeviation(context)
+        return energy, deviation.maxForceDeviation, deviation.rmsForceDeviation
+    return evaluate
 
 
 def temperature_of(state, atoms):
@@ -141,7 +149,7 @@ def shared_start(scheme, system_data, args, progress):
     return state.getPositions(), state.getVelocities()
 
 
-def run_scheme(name, scheme, system_data, args, evaluate_accurate, progress, start=None):
+def run_scheme(name, scheme, system_data, args, evaluate_frame, progress, start=None):
     """Sampled frames, energies, temperatures and speed of one NVT run, from `start`
     (positions, velocities) when given."""
     import openmm.unit as u
@@ -172,7 +180,8 @@ def run_scheme(name, scheme, system_data, args, evaluate_accurate, progress, sta
         integrator.step(1)
     bar.update(cycle_steps)
 
-    times, xyz, boxes, energies, temperatures = [], [], [], [], []
+    times, xyz, boxes, energies, temperatures, deviations = [], [], [], [], [], []
+    counts_before = evaluation_counts(context)
     elapsed = 0.0
     for _ in range(samples):
         start = time.perf_counter()
@@ -184,31 +193,44 @@ def run_scheme(name, scheme, system_data, args, evaluate_accurate, progress, sta
         xyz.append(positions._value)
         boxes.append(np.array(state.getPeriodicBoxVectors()._value))
         temperatures.append(temperature_of(state, atoms))
-        energies.append(evaluate_accurate(positions) / atoms)
+        energy, max_deviation, rms_deviation = evaluate_frame(positions)
+        energies.append(energy / atoms)
+        deviations.append((max_deviation, rms_deviation))
     bar.close()
+    counts = evaluation_counts(context) - counts_before
     steps_per_second = samples * per_sample / elapsed
     return dict(times=np.array(times), xyz=np.array(xyz), boxes=np.array(boxes), energies=np.array(energies),
                 temperatures=np.array(temperatures), cycle=np.array(cycle), steps_per_second=steps_per_second,
+                deviations=np.array(deviations), evaluations_per_step=counts / (samples * per_sample * inner),
                 ns_per_day=ns_per_day(steps_per_second, scheme["dt"]))
+
+
+def evaluation_counts(context):
+    """(accurate, fast) evaluations of the Context's SwitchingDPForce so far."""
+    from . import SwitchingDPForce
+    force = SwitchingDPForce.cast(context.getSystem().getForce(0))
+    return np.array(force.getEvaluationCounts(context), dtype=float)
 
 
 def validate(accurate, fast, pdb=bundled.WATER_PDB, replicate=1, time_ps=10.0, equilibration_ps=1.0,
              scheme_equilibration_ps=0.5, temperature=330.0, timestep_fs=0.5, interval=4, inner_steps=4,
              sample_interval_fs=10.0, platform="CPU", seed=1, rdf_bin_width=0.005, out=None, which=None,
-             progress=True, other_fast=()):
+             progress=True, other_fast=(), guard=None):
     """Run the schemes and compare them with accurate-only; returns a dict of results
     (per scheme: rdf_pearson per pair, diffusion per element, energy, temperature, speed).
     Every scheme starts from the state after equilibration_ps of accurate-only NVT and
     then equilibrates scheme_equilibration_ps under its own dynamics before sampling.
     `which` picks schemes by position: 0 accurate-only, 1 fast-only, 2 alternating, 3 rRESPA,
-    then fast-only and alternating for each of `other_fast` (more fast models).
+    then fast-only and alternating for each of `other_fast` (more fast models), then
+    guarded alternation if `guard` (a deviation threshold, eV/A) is given.
+    Every sampled frame of every scheme is also scored by the pair's force deviation.
     Writes plots and results.json to `out` if given."""
     args = argparse.Namespace(time=time_ps, equilibration=equilibration_ps,
                               scheme_equilibration=scheme_equilibration_ps, temperature=temperature,
                               sample_interval=sample_interval_fs, platform=platform, seed=seed)
     system_data = replicated_system(pdb, replicate)
     elements = system_data[1]
-    runs = schemes(accurate, fast, interval, inner_steps, timestep_fs, other_fast=other_fast)
+    runs = schemes(accurate, fast, interval, inner_steps, timestep_fs, other_fast=other_fast, guard=guard)
     names = [name for i, name in enumerate(runs) if which is None or i in which]
     if names[0] != "accurate-only":
         raise ValueError("accurate-only is the reference and must be among the schemes")
@@ -223,12 +245,12 @@ def validate(accurate, fast, pdb=bundled.WATER_PDB, replicate=1, time_ps=10.0, e
                 def close(self):
                     pass
             return Silent()
-    evaluate_accurate = accurate_energy_evaluator(accurate, system_data, platform)
+    evaluate_frame = frame_evaluator(accurate, fast, system_data, platform)
     start = shared_start(runs["accurate-only"], system_data, args, progress_bar)
     raw, unstable = {}, {}
     for name in names:
         try:
-            raw[name] = run_scheme(name, runs[name], system_data, args, evaluate_accurate, progress_bar, start)
+            raw[name] = run_scheme(name, runs[name], system_data, args, evaluate_frame, progress_bar, start)
         except Unstable as blowup:
             if name == names[0]:
                 raise RuntimeError(f"the reference run ({name}) is {blowup}; nothing to compare with") from None
@@ -262,6 +284,14 @@ def validate(accurate, fast, pdb=bundled.WATER_PDB, replicate=1, time_ps=10.0, e
             "steps_per_second": raw[name]["steps_per_second"],
             "ns_per_day": raw[name]["ns_per_day"],
             "speedup": raw[name]["ns_per_day"] / raw[names[0]]["ns_per_day"],
+            # The fast model's deviation from the accurate one on this scheme's frames.
+            "max_force_deviation_eV_per_A": {
+                "mean": float(raw[name]["deviations"][:, 0].mean()),
+                "p95": float(np.quantile(raw[name]["deviations"][:, 0], 0.95)),
+                "max": float(raw[name]["deviations"][:, 0].max())},
+            "rms_force_deviation_eV_per_A": float(raw[name]["deviations"][:, 1].mean()),
+            "evaluations_per_step": {"accurate": float(raw[name]["evaluations_per_step"][0]),
+                                     "fast": float(raw[name]["evaluations_per_step"][1])},
         }
     if out:
         os.makedirs(out, exist_ok=True)
@@ -316,6 +346,18 @@ def plot(out, names, pairs, curves, raw):
     figure.savefig(os.path.join(out, "energy.png"), dpi=120)
     plt.close(figure)
 
+    figure, ax = plt.subplots(figsize=(6, 3.5))
+    for name in names:
+        times = raw[name]["times"]
+        ax.plot(times - times[0], raw[name]["deviations"][:, 0], label=name, lw=1)
+    ax.set_xlabel("time (ps)")
+    ax.set_ylabel("max |F_accurate - F_fast| (eV/A)")
+    ax.set_title("The pair's force deviation on each scheme's frames")
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(os.path.join(out, "deviation.png"), dpi=120)
+    plt.close(figure)
+
 
 def markdown_table(results):
     schemes_ = results["schemes"]
@@ -323,16 +365,19 @@ def markdown_table(results):
     pairs, elements = list(first["rdf_pearson"]), list(first["diffusion_1e-5_cm2_per_s"])
     lines = ["| scheme | " + " | ".join(f"RDF r {p}" for p in pairs) + " | " +
              " | ".join(f"D {e} (1e-5 cm2/s)" for e in elements) +
-             " | <E_accurate> (meV/atom) | <T> (K) | steps/s | ns/day | speedup |",
-             "|---|" + "---:|" * (len(pairs) + len(elements) + 5)]
+             " | <E_accurate> (meV/atom) | <T> (K) | max dev. mean / max (eV/A) | evaluations per step"
+             " (acc. + fast) | steps/s | ns/day | speedup |",
+             "|---|" + "---:|" * (len(pairs) + len(elements) + 7)]
     for name, row in schemes_.items():
         if "unstable_after_ps" in row:
             lines.append(f"| {name} | unstable after {row['unstable_after_ps']:.2f} ps ({row['reason']}) |" +
-                         " |" * (len(pairs) + len(elements) + 4))
+                         " |" * (len(pairs) + len(elements) + 6))
             continue
         lines.append(f"| {name} | " + " | ".join(f"{row['rdf_pearson'][p]:.4f}" for p in pairs) + " | " +
                      " | ".join(f"{row['diffusion_1e-5_cm2_per_s'][e]:.2f}" for e in elements) +
                      f" | {row['mean_energy_meV_per_atom']:.2f} | {row['mean_temperature_K']:.1f} | "
+                     f"{row['max_force_deviation_eV_per_A']['mean']:.3f} / {row['max_force_deviation_eV_per_A']['max']:.3f} | "
+                     f"{row['evaluations_per_step']['accurate']:.2f} + {row['evaluations_per_step']['fast']:.2f} | "
                      f"{row['steps_per_second']:.2f} | {row['ns_per_day']:.3f} | {row['speedup']:.2f}x |")
     return "\n".join(lines)
 
@@ -356,6 +401,8 @@ def build_parser():
     parser.add_argument("--sample-interval", type=float, default=10.0, help="fs between sampled frames")
     parser.add_argument("--other-fast", nargs="+", default=[], metavar="MODEL",
                         help="more fast models to compare (e.g. a compressed float32 one)")
+    parser.add_argument("--guard", type=float, metavar="THRESHOLD",
+                        help="also run guarded alternation with this deviation threshold (eV/A)")
     parser.add_argument("--platform", default="CPU")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default="validate", help="folder for plots and results.json")
@@ -375,12 +422,14 @@ def main(argv=None):
             and args.equilibration >= 0 and args.scheme_equilibration >= 0):
         parser.error("--time, --timestep, --sample-interval and --temperature must be positive, "
                      "--equilibration and --scheme-equilibration not negative")
+    if args.guard is not None and not args.guard > 0:
+        parser.error("--guard must be a positive deviation threshold (eV/A)")
     if args.time * 1000 < 20 * args.sample_interval:
         parser.error("--time must cover at least 20 sampled frames for the MSD fit")
     results = validate(args.accurate, args.fast, args.pdb, args.replicate, args.time, args.equilibration,
                        args.scheme_equilibration, args.temperature, args.timestep, args.interval, args.inner_steps,
                        args.sample_interval, args.platform, args.seed, out=args.out, progress=not args.no_progress,
-                       other_fast=args.other_fast)
+                       other_fast=args.other_fast, guard=args.guard)
     print(f"\n{results['atoms']} atoms, {args.time:g} ps NVT at {args.temperature:g} K per scheme "
           f"(after {args.equilibration:g} ps accurate-only and {args.scheme_equilibration:g} ps its own); "
           "RDF Pearson r against accurate-only")

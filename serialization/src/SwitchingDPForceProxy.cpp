@@ -60,8 +60,8 @@ SwitchingDPForceProxy::SwitchingDPForceProxy() : SerializationProxy("SwitchingDP
 
 void SwitchingDPForceProxy::serialize(const void* object, SerializationNode& node) const {
     // Version 2 added one-model forces (no FastModel node) and the frame and atomic
-    // parameters; version 3 the energy scale parameter.
-    node.setIntProperty("version", 3);
+    // parameters; version 3 the energy scale parameter; version 4 the deviation checks and guard.
+    node.setIntProperty("version", 4);
     const SwitchingDPForce& force = *reinterpret_cast<const SwitchingDPForce*>(object);
     node.setIntProperty("forceGroup", force.getForceGroup());
     node.setStringProperty("name", force.getName());
@@ -73,6 +73,12 @@ void SwitchingDPForceProxy::serialize(const void* object, SerializationNode& nod
     node.setIntProperty("slowTerm", force.getSlowTerm());
     node.setDoubleProperty("skin", force.getNeighborListSkin());
     node.setStringProperty("energyScaleParameter", force.getEnergyScaleParameter());
+    if (force.getNumModels() == 2) {
+        node.setIntProperty("deviationCheckInterval", force.getDeviationCheckInterval());
+        node.setDoubleProperty("deviationThreshold", force.getDeviationThreshold());
+        node.setIntProperty("fallbackSteps", force.getFallbackSteps());
+        node.setDoubleProperty("deviationLimit", force.getDeviationLimit());
+    }
     for (int m = 0; m < force.getNumModels(); m++) {
         SerializationNode& model = node.createChildNode(MODEL_TAGS[m]);
         model.setStringProperty("file", force.getModelFile((SwitchingDPForce::Model) m));
@@ -110,7 +116,7 @@ static bool hasChild(const SerializationNode& node, const std::string& name) {
 
 void* SwitchingDPForceProxy::deserialize(const SerializationNode& node) const {
     int version = node.getIntProperty("version");
-    if (version < 1 || version > 3)
+    if (version < 1 || version > 4)
         throw OpenMMException("SwitchingDPForce: unsupported XML version " + std::to_string(version));
     const SerializationNode& accurate = node.getChildNode(MODEL_TAGS[0]);
     bool twoModels = hasChild(node, MODEL_TAGS[1]);
@@ -133,6 +139,10 @@ void* SwitchingDPForceProxy::deserialize(const SerializationNode& node) const {
         force->setMode((SwitchingDPForce::Mode) node.getIntProperty("mode"));
         force->setSlowForceGroup(node.getIntProperty("slowForceGroup"));
         force->setSlowTerm((SwitchingDPForce::SlowTerm) node.getIntProperty("slowTerm"));
+        force->setDeviationCheckInterval(node.getIntProperty("deviationCheckInterval", 0));
+        force->setDeviationThreshold(node.getDoubleProperty("deviationThreshold", 0.0));
+        force->setFallbackSteps(node.getIntProperty("fallbackSteps", 0));
+        force->setDeviationLimit(node.getDoubleProperty("deviationLimit", 0.0));
     }
     force->setNeighborListSkin(node.getDoubleProperty("skin"));
     force->setEnergyScaleParameter(node.getStringProperty("energyScaleParameter", ""));

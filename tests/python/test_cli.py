@@ -31,3 +31,15 @@ def test_frame_parameters(capsys):
     assert "model evaluations: 8 accurate, 0 fast" in out
     with pytest.raises(Exception, match="takes 2 frame parameters"):
         run(capsys, "--mode", "single", "--accurate", FPARAM)
+
+
+def test_guard_and_deviation_log(capsys, tmp_path):
+    # A threshold every check crosses: accurate on every step, the fast model too
+    # (checked on every step of the open-ended fallback); each check logged.
+    log = tmp_path / "deviation.csv"
+    out = run(capsys, "--guard", "1e-9", "--deviation-log", str(log))
+    assert "guarded at 1e-09 eV/A" in out and "model evaluations: 8 accurate, 8 fast" in out
+    rows = log.read_text().splitlines()
+    assert len(rows) == 1 + 8 and rows[1].startswith("0,") and rows[-1].endswith(",accurate,fallback")
+    with pytest.raises(SystemExit):
+        run(capsys, "--guard", "0.1", "--mode", "mts")

@@ -5,6 +5,7 @@
 #include "SwitchingDPSchedule.h"
 #include "openmm/Kernel.h"
 #include "openmm/internal/ForceImpl.h"
+#include <array>
 #include <map>
 #include <string>
 #include <vector>
@@ -28,6 +29,9 @@ public:
     std::vector<std::string> getKernelNames();
     void updateParametersInContext(OpenMM::ContextImpl& context);
     std::vector<long long> getEvaluationCounts() const;
+    const ModelDeviation& getLastDeviation() const {
+        return lastDeviation;
+    }
 private:
     const SwitchingDPForce& owner;
     OpenMM::Kernel kernel;
@@ -41,6 +45,15 @@ private:
     double lastTime = 0;
     long long lastStep = 0;
     void checkStepped(OpenMM::ContextImpl& context, long long step);
+    /** The schedule's settings that need more than one setter to be meaningful. */
+    static void checkGuardSettings(const SwitchingDPSchedule& schedule);
+    // The guard's history lives in two Context parameters (so checkpoints and
+    // States carry it), named after the force; see guardParameterNames().
+    std::array<std::string, 2> guardParameters;
+    GuardState readGuard(OpenMM::ContextImpl& context) const;
+    void writeGuard(OpenMM::ContextImpl& context, const GuardState& guard);
+    void recordDeviation(OpenMM::ContextImpl& context, long long step, const ModelDeviation& deviation, GuardState guard);
+    ModelDeviation lastDeviation;
 };
 
 } // namespace SwitchingDPPlugin

@@ -100,7 +100,8 @@ void CommonCalcSwitchingDPForceKernel::initialize(const System& system, const Sw
 }
 
 double CommonCalcSwitchingDPForceKernel::execute(ContextImpl& context, bool includeForces, bool includeEnergy,
-                                                 const ModelCoefficients& coefficients) {
+                                                 const ModelCoefficients& coefficients, ModelDeviation* deviation,
+                                                 bool residual) {
     ContextSelector selector(cc);
     Vec3 box[3];
     cc.getPeriodicBoxVectors(box[0], box[1], box[2]);
@@ -148,6 +149,8 @@ double CommonCalcSwitchingDPForceKernel::execute(ContextImpl& context, bool incl
             else
                 hostForces = total.to(arrayType).contiguous();
         }
+        if (deviation != nullptr)
+            engine->deviation(positions, box, residual, *deviation);
         // Always: torch may still be reading the positions array, which the next
         // call's copy kernel overwrites, and OpenMM reads the forces array next.
         waitForTorch();

@@ -33,7 +33,7 @@ public:
     ~CommonCalcSwitchingDPForceKernel();
     void initialize(const OpenMM::System& system, const SwitchingDPForce& force, const std::vector<int>& particles) override;
     double execute(OpenMM::ContextImpl& context, bool includeForces, bool includeEnergy,
-                   const ModelCoefficients& coefficients) override;
+                   const ModelCoefficients& coefficients, ModelDeviation* deviation, bool residual) override;
     void copyParametersToContext(OpenMM::ContextImpl& context, const SwitchingDPForce& force) override;
     std::vector<long long> getEvaluationCounts() const override;
 

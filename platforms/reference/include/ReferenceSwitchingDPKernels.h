@@ -15,7 +15,8 @@ public:
             CalcSwitchingDPForceKernel(name, platform) {
     }
     void initialize(const OpenMM::System& system, const SwitchingDPForce& force, const std::vector<int>& particles);
-    double execute(OpenMM::ContextImpl& context, bool includeForces, bool includeEnergy, const ModelCoefficients& coefficients);
+    double execute(OpenMM::ContextImpl& context, bool includeForces, bool includeEnergy, const ModelCoefficients& coefficients,
+                   ModelDeviation* deviation, bool residual);
     void copyParametersToContext(OpenMM::ContextImpl& context, const SwitchingDPForce& force);
     std::vector<long long> getEvaluationCounts() const;
 private:

@@ -16,7 +16,8 @@ void ReferenceCalcSwitchingDPForceKernel::initialize(const System& system, const
 }
 
 double ReferenceCalcSwitchingDPForceKernel::execute(ContextImpl& context, bool includeForces, bool includeEnergy,
-                                                    const ModelCoefficients& coefficients) {
+                                                    const ModelCoefficients& coefficients, ModelDeviation* deviation,
+                                                    bool residual) {
     ReferencePlatform::PlatformData& data = platformData(context);
     const std::vector<Vec3>& all = *data.positions;
     std::vector<Vec3>& forces = *data.forces;
@@ -37,6 +38,8 @@ double ReferenceCalcSwitchingDPForceKernel::execute(ContextImpl& context, bool i
                 forces[particles[i]] += Vec3(f[3*i], f[3*i+1], f[3*i+2]) * coefficients[model];
         }
     }
+    if (deviation != nullptr)
+        engine->deviation(positions, data.periodicBoxVectors, residual, *deviation);
     return energy;
 }
 

@@ -26,6 +26,7 @@ import time
 import numpy as np
 
 from . import bundled
+from .cli import DEFAULT_GUARD
 from .bench import make_context, replicated_system, schemes
 from .units import BOLTZMANN_KJ_PER_MOL_K, KJ_PER_MOL_PER_MEV, ns_per_day
 
@@ -401,8 +402,8 @@ def build_parser():
     parser.add_argument("--sample-interval", type=float, default=10.0, help="fs between sampled frames")
     parser.add_argument("--other-fast", nargs="+", default=[], metavar="MODEL",
                         help="more fast models to compare (e.g. a compressed float32 one)")
-    parser.add_argument("--guard", type=float, metavar="THRESHOLD",
-                        help="also run guarded alternation with this deviation threshold (eV/A)")
+    parser.add_argument("--guard", type=float, nargs="?", const=DEFAULT_GUARD, metavar="THRESHOLD",
+                        help=f"also run guarded alternation with this deviation threshold (eV/A; alone: {DEFAULT_GUARD:g})")
     parser.add_argument("--platform", default="CPU")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default="validate", help="folder for plots and results.json")

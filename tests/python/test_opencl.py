@@ -12,7 +12,7 @@ import pytest
 import openmmswitchingdp
 from openmmswitchingdp import SwitchingDPForce
 
-from helpers import deepmd_energy_forces, make_force, water
+from helpers import ANGSTROM, EV, deepmd_energy_forces, make_force, water
 
 # Relative to |E| and to max |F|.  Single precision rounds positions to float;
 # mixed precision returns forces as float; double is exact up to the 2^-32
@@ -95,6 +95,29 @@ def test_each_model_evaluated_once_per_configuration(opencl):
     for group, model in MODELS.items():
         counts = SwitchingDPForce.cast(system.getForce(group)).getEvaluationCounts(context)
         assert counts[model] == 1 and counts[1 - model] == 0
+
+
+def test_deviation_matches_reference(opencl, reference):
+    # Deviation checks switched on in the shared Context (they need no new one):
+    # the accurate-model force (group 0) then also runs the fast model there.
+    precision, context, system = opencl
+    force = SwitchingDPForce.cast(system.getForce(0))
+    force.setDeviationCheckInterval(1)
+    force.updateParametersInContext(context)
+    try:
+        _group(context, 0)
+        deviation = force.getLastDeviation(context)
+    finally:
+        force.setDeviationCheckInterval(0)
+        force.updateParametersInContext(context)
+    norms = np.linalg.norm(reference[0][1] - reference[1][1], axis=1) / (EV / ANGSTROM)
+    tolerance = TOLERANCE[precision][1] * np.abs(reference[0][1]).max() / (EV / ANGSTROM)
+    assert deviation.step == 0
+    if precision != "single":   # float positions could reorder near-equal deviations
+        assert deviation.worstParticle == int(np.argmax(norms))
+    assert abs(deviation.maxForceDeviation - norms.max()) <= 2 * tolerance
+    assert abs(deviation.energyDeviationPerAtom - (reference[0][0] - reference[1][0]) / EV / len(norms)) <= \
+        2 * TOLERANCE[precision][0] * abs(reference[0][0]) / EV / len(norms)
 
 
 def test_every_model_family_matches_deepmd():

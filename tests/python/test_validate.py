@@ -103,7 +103,7 @@ def test_every_scheme_starts_from_the_shared_equilibrated_state():
     assert np.allclose(start[0]._value, state.getPositions()._value, atol=1e-9)
     assert np.allclose(start[1]._value, state.getVelocities()._value, atol=1e-9)
 
-    run = validate.run_scheme("fast", scheme, data, args, lambda positions: 0.0, lambda **_: Silent(), start)
+    run = validate.run_scheme("fast", scheme, data, args, lambda positions: (0.0, 0.0, 0.0), lambda **_: Silent(), start)
     direct = bench.make_context(scheme, data, "CPU", seed=3)
     direct.setPositions(start[0])
     direct.setVelocities(start[1])

@@ -34,7 +34,8 @@ void SwitchingDPForceImpl::initialize(ContextImpl& context) {
                 (owner.getParticles().empty() ? " (all particles of the System)" : " (from setParticles())"));
     schedule = owner.getSchedule();
     checkGuardSettings(schedule);
-    getDefaultParameters();  // names the guard's parameters
+    if (schedule.guarded())
+        guardParameters = guardParameterNames(owner);
     energyScaleParameter = owner.getEnergyScaleParameter();
     kernel = context.getPlatform().createKernel(CalcSwitchingDPForceKernel::Name(), context);
     kernel.getAs<CalcSwitchingDPForceKernel>().initialize(system, owner, particles);
@@ -155,16 +156,20 @@ void SwitchingDPForceImpl::checkStepped(ContextImpl& context, long long step) {
     lastStep = step;
 }
 
+std::array<std::string, 2> SwitchingDPForceImpl::guardParameterNames(const SwitchingDPForce& force) {
+    std::string prefix = parameterPrefix(force.getName());
+    return {prefix + "_guardFallbackUntil", prefix + "_guardLastDirtyStep"};
+}
+
 std::map<std::string, double> SwitchingDPForceImpl::getDefaultParameters() {
     std::map<std::string, double> parameters;
     if (!owner.getEnergyScaleParameter().empty())
         parameters[owner.getEnergyScaleParameter()] = 1.0;
     if (owner.getSchedule().guarded()) {
-        std::string prefix = parameterPrefix(owner.getName());
-        guardParameters = {prefix + "_guardFallbackUntil", prefix + "_guardLastDirtyStep"};
+        std::array<std::string, 2> names = guardParameterNames(owner);
         GuardState initial;
-        parameters[guardParameters[0]] = (double) initial.fallbackUntil;
-        parameters[guardParameters[1]] = (double) initial.lastDirtyStep;
+        parameters[names[0]] = (double) initial.fallbackUntil;
+        parameters[names[1]] = (double) initial.lastDirtyStep;
     }
     return parameters;
 }

@@ -335,29 +335,29 @@ def plot(out, names, pairs, curves, raw):
     plot_panels(out, "msd.png", list(raw[names[0]]["msd"]), names, msd_curve, lambda e: f"MSD of {e}",
                 "lag (ps)", "MSD (A^2)")
 
-    figure, ax = plt.subplots(figsize=(6, 3.5))
-    for name in names:
-        cycle = raw[name]["cycle"]
-        ax.plot(cycle[:, 0] - cycle[0, 0], cycle[:, 1] / KJ_PER_MOL_PER_MEV, marker=".", label=name)
-    ax.set_xlabel("time (fs)")
-    ax.set_ylabel("potential energy reported (meV/atom)")
-    ax.set_title("Energy step by step (alternation shows its cycle)")
-    ax.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(os.path.join(out, "energy.png"), dpi=120)
-    plt.close(figure)
+    def time_series(filename, series, xlabel, ylabel, title, **style):
+        """One panel, one line per scheme: series(name) -> (times from the start, values)."""
+        figure, ax = plt.subplots(figsize=(6, 3.5))
+        for name in names:
+            ax.plot(*series(name), label=name, **style)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend(fontsize=8)
+        figure.tight_layout()
+        figure.savefig(os.path.join(out, filename), dpi=120)
+        plt.close(figure)
 
-    figure, ax = plt.subplots(figsize=(6, 3.5))
-    for name in names:
-        times = raw[name]["times"]
-        ax.plot(times - times[0], raw[name]["deviations"][:, 0], label=name, lw=1)
-    ax.set_xlabel("time (ps)")
-    ax.set_ylabel("max |F_accurate - F_fast| (eV/A)")
-    ax.set_title("The pair's force deviation on each scheme's frames")
-    ax.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(os.path.join(out, "deviation.png"), dpi=120)
-    plt.close(figure)
+    def energy_cycle(name):
+        cycle = raw[name]["cycle"]
+        return cycle[:, 0] - cycle[0, 0], cycle[:, 1] / KJ_PER_MOL_PER_MEV
+
+    def deviation(name):
+        return raw[name]["times"] - raw[name]["times"][0], raw[name]["deviations"][:, 0]
+    time_series("energy.png", energy_cycle, "time (fs)", "potential energy reported (meV/atom)",
+                "Energy step by step (alternation shows its cycle)", marker=".")
+    time_series("deviation.png", deviation, "time (ps)", "max |F_accurate - F_fast| (eV/A)",
+                "The pair's force deviation on each scheme's frames", lw=1)
 
 
 def markdown_table(results):

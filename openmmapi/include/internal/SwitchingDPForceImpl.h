@@ -48,7 +48,8 @@ private:
     /** The schedule's settings that need more than one setter to be meaningful. */
     static void checkGuardSettings(const SwitchingDPSchedule& schedule);
     // The guard's history lives in two Context parameters (so checkpoints and
-    // States carry it), named after the force; see guardParameterNames().
+    // States carry it), named after the force; empty when the force has no guard.
+    static std::array<std::string, 2> guardParameterNames(const SwitchingDPForce& force);
     std::array<std::string, 2> guardParameters;
     GuardState readGuard(OpenMM::ContextImpl& context) const;
     void writeGuard(OpenMM::ContextImpl& context, const GuardState& guard);

@@ -17,43 +17,26 @@ and store it in the model, so `dp compress` skips that step.
 """
 import argparse
 import os
+import shutil
 import sys
 
 import numpy as np
-import torch
+
+from openmmswitchingdp.distill import dp_command, freeze_fast, pair_distances, read_system
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from train import DATA_ROOTS, run, test_model  # noqa: E402
+from train import DATA_ROOTS, test_model  # noqa: E402
 
 
 def smallest_distance(data_roots):
     """Smallest distance (A) between two atoms in any training frame, minimum image."""
     smallest = np.inf
     for root in data_roots:
-        set_dir = os.path.join(root, "training", "set.000")
-        coords = np.load(os.path.join(set_dir, "coord.npy"))
-        boxes = np.load(os.path.join(set_dir, "box.npy")).reshape(-1, 3, 3)
-        for coord, box in zip(coords.reshape(len(coords), -1, 3), boxes):
-            fractional = coord @ np.linalg.inv(box)
-            delta = fractional[:, None, :] - fractional[None, :, :]
-            delta -= np.round(delta)   # minimum image; fine for these boxes, far larger than the distances that matter
-            distance = np.linalg.norm(delta @ box, axis=2)
-            np.fill_diagonal(distance, np.inf)
-            smallest = min(smallest, distance.min())
-    return float(smallest)
-
-
-def float32_checkpoint(checkpoint, output, min_distance):
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    model = state["model"]
-    params = model["_extra_state"]["model_params"]
-    params["descriptor"]["precision"] = "float32"
-    params["fitting_net"]["precision"] = "float32"
-    for key in model:
-        if key.endswith("min_nbor_dist"):
-            model[key] = torch.tensor(min_distance, dtype=model[key].dtype)
-    torch.save({"model": model}, output)
+        coords, boxes, _, _ = read_system(os.path.join(root, "training"))
+        for coord, box in zip(coords, boxes):
+            smallest = min(smallest, float(pair_distances(coord, box).min()))
+    return smallest
 
 
 def main():
@@ -63,16 +46,13 @@ def main():
     parser.add_argument("--data", nargs="+", default=DATA_ROOTS, help="the model's training data roots")
     args = parser.parse_args()
     work = os.path.join(HERE, "work", args.name)
-    dp = os.path.join(os.path.dirname(sys.executable), "dp")
-    log = os.path.join(work, "levers.log")
+    dp = dp_command()
     min_distance = smallest_distance(args.data)
     print(f"smallest interatomic distance in the training data: {min_distance:.3f} A")
-    checkpoint = os.path.join(work, "model.fp32.ckpt.pt")
-    float32_checkpoint(os.path.join(work, "model.ckpt.pt"), checkpoint, min_distance)
     fp32 = os.path.join(HERE, args.name + "_fp32.pth")
     compressed = os.path.join(HERE, args.name + "_fp32_compressed.pth")
-    run([dp, "--pt", "freeze", "-c", checkpoint, "-o", fp32], work, log)
-    run([dp, "--pt", "compress", "-i", fp32, "-o", compressed, "-s", str(args.step)], work, log)
+    freeze_fast(work, os.path.join(work, "model.ckpt.pt"), min_distance, args.step, compressed)
+    shutil.copy(os.path.join(work, "fast_float32.pth"), fp32)
     validation = os.path.join(os.path.abspath(args.data[0]), "validation")
     for model in (fp32, compressed):
         name = os.path.basename(model)[:-len(".pth")]

@@ -26,7 +26,6 @@ import time
 from . import bundled
 
 STEPS_PER_PROGRESS_UPDATE = 10
-SLOW_GROUP = 1
 # The guard's threshold when --guard is given without one (eV/A): above the largest
 # deviation of the bundled good pair along its own 1:3 alternation (0.80 in 1000
 # checks), below the median of a weak fast model's (1.64); see the README.
@@ -107,44 +106,31 @@ def main(argv=None):
     import openmm as mm
     import openmm.app as app
     import openmm.unit as u
-    from openmm.mtsintegrator import MTSLangevinIntegrator
     from tqdm import tqdm
 
-    from openmmml import MLPotential
+    from .schemes import ACCURATE, ALTERNATING, RESPA, Scheme, switching_force
 
     pdb = app.PDBFile(args.pdb)
     topology = pdb.topology
-    if args.mode == "single":
-        potential = MLPotential("switchingdp", model=args.accurate)
-        settings = {}
+    kind = {"single": ACCURATE, "mts": RESPA, "alternating": ALTERNATING}[args.mode]
+    watching = args.guard is not None or args.deviation_limit is not None or args.deviation_log
+    # --timestep is the outer step of rRESPA, the scheme's is the inner one
+    inner_fs = args.timestep / args.inner_steps if kind == RESPA else args.timestep
+    scheme = Scheme(kind, args.accurate, None if kind == ACCURATE else args.fast, inner_fs, interval=args.interval,
+                    phase=args.phase, inner_steps=args.inner_steps, residual=args.slow_term == "residual",
+                    guard=args.guard, deviation_check_interval=args.deviation_check_interval if watching else 0,
+                    fallback_steps=args.fallback_steps, deviation_limit=args.deviation_limit)
+    system = scheme.create_system(topology, args.types or None, args.frame_parameters)
+    force = switching_force(system)
+    integrator = scheme.create_integrator(args.temperature, args.friction, args.seed)
+    if kind == RESPA:
+        description = f"rRESPA: slow term every {args.timestep} fs, fast model every {inner_fs:g} fs"
+    elif kind == ACCURATE:
+        description = f"one model ({os.path.basename(args.accurate)})"
     else:
-        potential = MLPotential("switchingdp", accurate=args.accurate, fast=args.fast)
-        settings = dict(interval=args.interval, phase=args.phase)
-    if args.mode == "mts":
-        settings.update(mode="mts", slowForceGroup=SLOW_GROUP, slowTerm=args.slow_term)
-    if args.guard is not None or args.deviation_limit is not None or args.deviation_log:
-        settings.update(deviationCheckInterval=args.deviation_check_interval, deviationThreshold=args.guard or 0.0,
-                        fallbackSteps=args.fallback_steps, deviationLimit=args.deviation_limit or 0.0)
-    system = potential.createSystem(topology, removeCMMotion=False, types=args.types or None,
-                                    frameParameters=args.frame_parameters, **settings)
-    from . import SwitchingDPForce
-    force = SwitchingDPForce.cast(system.getForce(0))
-
-    if args.mode == "mts":
-        integrator = MTSLangevinIntegrator(args.temperature * u.kelvin, args.friction / u.picosecond,
-                                           args.timestep * u.femtosecond, [(SLOW_GROUP, 1), (0, args.inner_steps)])
-        scheme = f"rRESPA: slow term every {args.timestep} fs, fast model every {args.timestep / args.inner_steps:g} fs"
-    elif args.mode == "single":
-        integrator = mm.LangevinMiddleIntegrator(args.temperature * u.kelvin, args.friction / u.picosecond,
-                                                 args.timestep * u.femtosecond)
-        scheme = f"one model ({os.path.basename(args.accurate)})"
-    else:
-        integrator = mm.LangevinMiddleIntegrator(args.temperature * u.kelvin, args.friction / u.picosecond,
-                                                 args.timestep * u.femtosecond)
-        scheme = f"accurate model on 1 step in {args.interval}"
+        description = f"accurate model on 1 step in {args.interval}"
         if args.guard is not None:
-            scheme += f", guarded at {args.guard:g} eV/A"
-    integrator.setRandomNumberSeed(args.seed)
+            description += f", guarded at {args.guard:g} eV/A"
     platform = mm.Platform.getPlatformByName(args.platform)
     simulation = app.Simulation(topology, system, integrator, platform)
     simulation.context.setPositions(pdb.positions)
@@ -161,7 +147,7 @@ def main(argv=None):
     if args.deviation_log:
         from .reporters import DeviationReporter
         simulation.reporters.append(DeviationReporter(args.deviation_log, 1, force))
-    print(f"{system.getNumParticles()} atoms, {args.steps} steps of {args.timestep} fs on {args.platform}; {scheme}",
+    print(f"{system.getNumParticles()} atoms, {args.steps} steps of {args.timestep} fs on {args.platform}; {description}",
           flush=True)
     start = time.perf_counter()
     with tqdm(total=args.steps, unit="step", disable=args.no_progress, file=sys.stdout) as progress:
@@ -172,7 +158,7 @@ def main(argv=None):
             done += chunk
             progress.update(chunk)
     elapsed = time.perf_counter() - start
-    accurate, fast = force.getEvaluationCounts(simulation.context)
+    accurate, fast = scheme.evaluations(force.getEvaluationCounts(simulation.context))
     steps_per_second = args.steps / elapsed
     ns_per_day = steps_per_second * args.timestep * 1e-6 * 86400
     print(f"model evaluations: {accurate} accurate, {fast} fast")

@@ -16,55 +16,40 @@ import argparse
 import numpy as np
 
 from . import bundled
+from .schemes import ALTERNATING, RESPA, SLOW_GROUP, Scheme, Structure, build_context
 from .units import KJ_PER_MOL_PER_MEV
 
-SLOW_GROUP = 1
+
+def pair_scheme(accurate, fast, residual=False, interval=None, inner_fs=0.5, inner_steps=1):
+    """rRESPA with the slow term accurate - fast (or `accurate` as a co-trained residual),
+    or alternation with `interval`."""
+    if interval is not None:
+        return Scheme(ALTERNATING, accurate, fast, inner_fs, interval=interval)
+    return Scheme(RESPA, accurate, fast, inner_fs, inner_steps=inner_steps, residual=residual)
 
 
-def equilibrated_state(accurate, fast, pdb_path, temperature, equilibration_ps, seed, platform, slow_term=None):
-    """Positions, velocities and box after Langevin equilibration with the full potential."""
-    import openmm as mm
-    import openmm.app as app
-    integrator = mm.LangevinMiddleIntegrator(temperature, 1.0, 0.0005)
-    integrator.setRandomNumberSeed(seed)  # before the Context exists, or it has no effect
-    context, _ = make_context(accurate, fast, pdb_path, integrator, platform, slow_term)
-    pdb = app.PDBFile(pdb_path)
-    context.setPositions(pdb.positions)
-    context.setVelocitiesToTemperature(temperature, seed)
-    context.getIntegrator().step(int(round(equilibration_ps / 0.0005)))
+def equilibrated_state(accurate, fast, pdb_path, temperature, equilibration_ps, seed, platform, residual=False):
+    """Positions, velocities and box after Langevin equilibration with the full potential
+    (the accurate model, or fast + residual; rRESPA with one inner step is the full force)."""
+    scheme = pair_scheme(accurate, fast, residual)
+    context = build_context(scheme, Structure.from_pdb(pdb_path), platform, temperature, seed)
+    context.getIntegrator().step(int(round(equilibration_ps * 1000 / scheme.step_fs)))
     return context.getState(getPositions=True, getVelocities=True)
 
 
-def make_context(accurate, fast, pdb_path, integrator, platform, slow_term=None, interval=None):
-    """A Context with the force in MultipleTimeStep mode (fast in group 0, slow term in
-    group 1), or alternating with the given interval."""
-    import openmm as mm
-    import openmm.app as app
-    from openmmml import MLPotential
-    from . import SwitchingDPForce
-    pdb = app.PDBFile(pdb_path)
-    if interval is None:
-        settings = dict(mode="mts", slowForceGroup=SLOW_GROUP,
-                        slowTerm=slow_term if slow_term is not None else SwitchingDPForce.Difference)
-    else:
-        settings = dict(interval=interval)
-    system = MLPotential("switchingdp", accurate=accurate, fast=fast).createSystem(pdb.topology, removeCMMotion=False,
-                                                                                 **settings)
-    force = SwitchingDPForce.cast(system.getForce(0))
-    return mm.Context(system, integrator, mm.Platform.getPlatformByName(platform)), force
-
-
-def nve_run(accurate, fast, pdb_path, state, outer_fs, inner_fs, duration_ps, report_fs, platform, slow_term=None,
+def nve_run(accurate, fast, pdb_path, state, outer_fs, inner_fs, duration_ps, report_fs, platform, residual=False,
             interval=None):
     """(times ps, total energies kJ/mol, number of atoms) of one NVE run from `state`;
     with `interval`, alternation under velocity Verlet at `outer_fs` instead of rRESPA.
     The energy is the one the force reports, i.e. of the model scheduled at that step."""
+    import openmm.unit as u
     from .integrators import VelocityVerletRESPAIntegrator
     inner_steps = int(round(outer_fs / inner_fs))
     if inner_steps < 1 or abs(inner_steps * inner_fs - outer_fs) > 1e-9:
         raise ValueError(f"the outer step {outer_fs} fs must be a multiple of the inner step {inner_fs} fs")
     integrator = VelocityVerletRESPAIntegrator(outer_fs * 1e-3, inner_steps, 0, SLOW_GROUP)
-    context, _ = make_context(accurate, fast, pdb_path, integrator, platform, slow_term, interval)
+    scheme = pair_scheme(accurate, fast, residual, interval, inner_fs, inner_steps)
+    context = build_context(scheme, Structure.from_pdb(pdb_path), platform, integrator=integrator, velocities=False)
     context.setState(state)
     context.setStepCount(0)
     per_report = max(1, int(round(report_fs / outer_fs)))
@@ -74,8 +59,8 @@ def nve_run(accurate, fast, pdb_path, state, outer_fs, inner_fs, duration_ps, re
         if i:
             integrator.step(per_report)
         s = context.getState(getEnergy=True)
-        times.append(s.getTime()._value)
-        energies.append(s.getPotentialEnergy()._value + s.getKineticEnergy()._value)
+        times.append(s.getTime().value_in_unit(u.picosecond))
+        energies.append((s.getPotentialEnergy() + s.getKineticEnergy()).value_in_unit(u.kilojoule_per_mole))
     return np.array(times), np.array(energies), context.getSystem().getNumParticles()
 
 
@@ -87,10 +72,10 @@ def drift_and_fluctuation(times, energies, atoms):
 
 
 def table(accurate, fast, pdb_path, outers, inner_fs=0.5, duration_ps=5.0, report_fs=10.0, temperature=330.0,
-          equilibration_ps=1.0, seed=1, platform="CPU", slow_term=None, progress=None, alternating=None):
+          equilibration_ps=1.0, seed=1, platform="CPU", residual=False, progress=None, alternating=None):
     """Rows (label, outer fs, drift, fluctuation) for the full model, each rRESPA outer
     step and, if `alternating` (an interval) is given, alternation at the inner step."""
-    state = equilibrated_state(accurate, fast, pdb_path, temperature, equilibration_ps, seed, platform, slow_term)
+    state = equilibrated_state(accurate, fast, pdb_path, temperature, equilibration_ps, seed, platform, residual)
     rows = []
     # With one inner step the slow and fast groups act together every step: plain
     # velocity Verlet with the full (accurate) potential.
@@ -100,12 +85,19 @@ def table(accurate, fast, pdb_path, outers, inner_fs=0.5, duration_ps=5.0, repor
         runs.append((f"alternating 1:{alternating - 1}, velocity Verlet", inner_fs, alternating))
     for label, outer, interval in runs:
         times, energies, atoms = nve_run(accurate, fast, pdb_path, state, outer, inner_fs, duration_ps, report_fs,
-                                         platform, slow_term, interval)
+                                         platform, residual, interval)
         drift, fluctuation = drift_and_fluctuation(times, energies, atoms)
         rows.append((label, outer, drift, fluctuation))
         if progress:
             progress(label)
     return rows
+
+
+def markdown(rows):
+    """The NVE table of table()'s rows."""
+    lines = ["| integrator | outer step (fs) | drift (meV/atom/ps) | fluctuation (meV/atom) |", "|---|---:|---:|---:|"]
+    lines += [f"| {label} | {outer:g} | {drift:+.3f} | {fluctuation:.3f} |" for label, outer, drift, fluctuation in rows]
+    return "\n".join(lines)
 
 
 def main(argv=None):
@@ -122,17 +114,12 @@ def main(argv=None):
                         help="also run alternation (accurate on 1 step in N) under velocity Verlet")
     parser.add_argument("--platform", default="CPU")
     args = parser.parse_args(argv)
-    from . import SwitchingDPForce
-    slow_term = SwitchingDPForce.Residual if args.residual else SwitchingDPForce.Difference
     rows = table(args.accurate, args.fast, args.pdb, args.outer, args.inner, args.duration,
-                 equilibration_ps=args.equilibration, platform=args.platform, slow_term=slow_term,
+                 equilibration_ps=args.equilibration, platform=args.platform, residual=args.residual,
                  progress=lambda label: print(f"done: {label}", flush=True), alternating=args.alternating)
     print(f"\nNVE, {args.duration} ps per run after {args.equilibration} ps at 330 K; "
           f"slow term: {'residual' if args.residual else 'accurate - fast'}")
-    print("| integrator | outer step (fs) | drift (meV/atom/ps) | fluctuation (meV/atom) |")
-    print("|---|---:|---:|---:|")
-    for label, outer, drift, fluctuation in rows:
-        print(f"| {label} | {outer:g} | {drift:+.3f} | {fluctuation:.3f} |")
+    print(markdown(rows))
     return rows
 
 

@@ -5,10 +5,12 @@ import subprocess
 import sys
 
 import numpy as np
+import openmm.unit as u
 import pytest
 
 from helpers import ACCURATE, FAST, RESIDUAL, WATER_PDB, deepmd_energy_forces, water
 from openmmswitchingdp import bench, lammps
+from openmmswitchingdp.schemes import ACCURATE as ACCURATE_ONLY, Scheme, Structure, build_context, standard_schemes
 
 
 def test_bench_on_the_bundled_water_with_the_pythonforce_baseline(capsys):
@@ -36,21 +38,24 @@ def test_bench_on_the_bundled_water_with_the_pythonforce_baseline(capsys):
 def test_pythonforce_baseline_gives_deepmd_forces():
     """The baseline is the same accurate model: one step from the same state must
     move the atoms as the plugin's accurate-only run does."""
-    data = bench.replicated_system(WATER_PDB, 1)
-    runs = bench.schemes(ACCURATE, FAST, 4, 4, 0.5, baseline=True)
-    plugin = bench.make_context(runs["accurate-only"], data, "CPU")
-    baseline = bench.make_context(runs["accurate, PythonForce + DeepPot"], data, "CPU")
-    forces = [c.getState(getForces=True).getForces(asNumpy=True)._value for c in (plugin, baseline)]
-    energies = [c.getState(getEnergy=True).getPotentialEnergy()._value for c in (plugin, baseline)]
+    data = Structure.from_pdb(WATER_PDB)
+    runs = standard_schemes(ACCURATE, FAST, 4, 4, 0.5, baseline=True)
+    plugin = build_context(runs["accurate-only"], data, "CPU")
+    baseline = build_context(runs["accurate, PythonForce + DeepPot"], data, "CPU")
+    forces = [c.getState(getForces=True).getForces(asNumpy=True).value_in_unit(u.kilojoule_per_mole / u.nanometer)
+              for c in (plugin, baseline)]
+    energies = [c.getState(getEnergy=True).getPotentialEnergy().value_in_unit(u.kilojoule_per_mole)
+                for c in (plugin, baseline)]
     assert energies[1] == pytest.approx(energies[0], rel=1e-8)
     assert np.abs(forces[1] - forces[0]).max() <= 1e-8 * np.abs(forces[0]).max()
 
 
 def test_the_residual_scheme_runs_fast_plus_residual():
-    data = bench.replicated_system(WATER_PDB, 1)
-    runs = bench.schemes(ACCURATE, FAST, 4, 4, 0.5, residual=RESIDUAL)
-    residual_alone = dict(accurate=RESIDUAL, fast=RESIDUAL, interval=1, dt=0.0005)
-    energy = {name: bench.make_context(scheme, data, "CPU").getState(getEnergy=True).getPotentialEnergy()._value
+    data = Structure.from_pdb(WATER_PDB)
+    runs = standard_schemes(ACCURATE, FAST, 4, 4, 0.5, residual=RESIDUAL)
+    residual_alone = Scheme(ACCURATE_ONLY, RESIDUAL)
+    energy = {name: build_context(scheme, data, "CPU").getState(getEnergy=True).getPotentialEnergy()
+              .value_in_unit(u.kilojoule_per_mole)
               for name, scheme in [("pair", runs["rRESPA 2/0.5 fs, co-trained residual"]),
                                    ("fast", runs["fast-only"]), ("residual", residual_alone)]}
     assert energy["pair"] == pytest.approx(energy["fast"] + energy["residual"], rel=1e-10)

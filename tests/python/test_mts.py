@@ -2,6 +2,7 @@
 another, under OpenMM's MTS integrators."""
 import numpy as np
 import openmm as mm
+import openmm.unit as unit
 import pytest
 from openmm.mtsintegrator import MTSIntegrator, MTSLangevinIntegrator
 
@@ -30,7 +31,7 @@ def mts_context(term, integrator, platform="Reference"):
 
 def group_energy_forces(context, groups):
     state = context.getState(getEnergy=True, getForces=True, groups=groups)
-    return state.getPotentialEnergy()._value, np.array(state.getForces(asNumpy=True)._value)
+    return state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole), np.array(state.getForces(asNumpy=True).value_in_unit(unit.kilojoule_per_mole / unit.nanometer))
 
 
 def slow_reference(term, positions, elements, box):
@@ -67,7 +68,7 @@ def test_mts_integrator_matches_python_respa(term):
     inner, dt, outer_steps = 4, 0.002, 10
     positions, elements, masses, box = water()
     context, force = mts_context(term, MTSIntegrator(dt, [(SLOW_GROUP, 1), (0, inner)]))
-    v = np.array(context.getState(getVelocities=True).getVelocities(asNumpy=True)._value)
+    v = np.array(context.getState(getVelocities=True).getVelocities(asNumpy=True).value_in_unit(unit.nanometer / unit.picosecond))
     context.getIntegrator().step(outer_steps)
     plugin = positions_of(context)
 

@@ -42,9 +42,8 @@ CO_TRAINED_BOUND_FACTOR = 50
 
 
 def test_co_trained_pair_conserves_energy_at_a_4_fs_outer_step():
-    from openmmswitchingdp import SwitchingDPForce
     rows = table(RESIDUAL, FAST, WATER_PDB, [4.0], duration_ps=DURATION_PS, report_fs=5.0, equilibration_ps=0.1,
-                 slow_term=SwitchingDPForce.Residual)
+                 residual=True)
     (_, _, reference_drift, reference_fluctuation), (_, outer, mts_drift, mts_fluctuation) = rows
     assert outer == 4.0
     bound = CO_TRAINED_BOUND_FACTOR * reference_scale(reference_drift, reference_fluctuation)

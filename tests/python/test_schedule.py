@@ -2,6 +2,7 @@
 checkpoints, and a Python re-implementation of Verlet with deepmd-kit inference."""
 import numpy as np
 import openmm as mm
+import openmm.unit as unit
 import pytest
 
 from helpers import ACCURATE, FAST, deepmd_energy_forces, make_context, make_force, make_system, positions_of, water
@@ -95,7 +96,7 @@ def test_verlet_trajectory_matches_python_reimplementation_with_deepmd():
     interval, phase, dt, steps = 4, 1, 0.0005, 20
     context, integrator, force = water_context(interval=interval, phase=phase)
     positions, elements, masses, box = water()
-    velocities = np.array(context.getState(getVelocities=True).getVelocities(asNumpy=True)._value)
+    velocities = np.array(context.getState(getVelocities=True).getVelocities(asNumpy=True).value_in_unit(unit.nanometer / unit.picosecond))
     integrator.step(steps)
     plugin = positions_of(context)
 

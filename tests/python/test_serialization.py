@@ -12,7 +12,7 @@ from helpers import ACCURATE, FAST, energy_forces, make_context, make_system, wa
 from openmmswitchingdp import SwitchingDPForce
 
 CHILD = r"""
-import sys, numpy as np, openmm as mm
+import sys, numpy as np, openmm as mm, openmm.unit as unit
 import openmmswitchingdp
 from openmmswitchingdp import SwitchingDPForce
 system = mm.XmlSerializer.deserialize(open(sys.argv[1]).read())
@@ -22,7 +22,7 @@ positions = np.load(sys.argv[2])
 context = mm.Context(system, mm.VerletIntegrator(0.0005), mm.Platform.getPlatformByName("Reference"))
 context.setPositions(positions)
 state = context.getState(getEnergy=True, getForces=True)
-np.save(sys.argv[3], np.concatenate([[state.getPotentialEnergy()._value], state.getForces(asNumpy=True)._value.ravel()]))
+np.save(sys.argv[3], np.concatenate([[state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)], state.getForces(asNumpy=True).value_in_unit(unit.kilojoule_per_mole / unit.nanometer).ravel()]))
 """
 
 

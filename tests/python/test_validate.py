@@ -6,10 +6,12 @@ import subprocess
 import sys
 
 import numpy as np
+import openmm.unit as u
 import pytest
 
 from helpers import ACCURATE, FAST, WATER_PDB
-from openmmswitchingdp import bench, validate
+from openmmswitchingdp import analysis, validate
+from openmmswitchingdp.schemes import Structure, build_context, standard_schemes
 
 
 def numpy_rdf(xyz, box, elements, pair, r_max, bin_width):
@@ -37,8 +39,8 @@ def test_rdf_matches_brute_force_on_hand_made_configuration():
     xyz[:, 3] = [0.0215, 0.5, 0.5]
     xyz[:, 4] = [1.0832, 0.5, 0.5]
     boxes = np.repeat(box[None], 3, axis=0)
-    for pair in validate.element_pairs(elements):
-        r, g = validate.rdf(xyz, boxes, elements, pair, 0.5, 0.01)
+    for pair in analysis.element_pairs(elements):
+        r, g = analysis.rdf(xyz, boxes, elements, pair, 0.5, 0.01)
         r_ref, g_ref = numpy_rdf(xyz, box, elements, pair, 0.5, 0.01)
         assert np.allclose(r, r_ref)
         assert np.allclose(g, g_ref, rtol=1e-5, atol=1e-8), pair
@@ -50,10 +52,10 @@ def test_diffusion_coefficient_of_uniform_motion_is_zero_and_of_a_random_walk_is
     times = np.arange(2000) * 0.01   # ps
     steps = rng.normal(scale=np.sqrt(2 * 0.05 * 0.01), size=(2000, 500, 3))  # D = 0.05 nm^2/ps per axis
     walk = np.cumsum(steps, axis=0)
-    d, _, _ = validate.diffusion_coefficient(times, walk)
+    d, _, _ = analysis.diffusion_coefficient(times, walk)
     assert d == pytest.approx(0.05 * 1e3, rel=0.1)   # 0.05 nm^2/ps = 5e-4 cm^2/s = 50 x 1e-5 cm^2/s
     drift = np.repeat(np.linspace(0, 1, 2000)[:, None, None], 50, axis=1) * np.ones(3)
-    assert abs(validate.diffusion_coefficient(times, drift)[0]) < 1e-9   # centre-of-mass motion removed
+    assert abs(analysis.diffusion_coefficient(times, drift)[0]) < 1e-9   # centre-of-mass motion removed
 
 
 def short(accurate, fast, equilibration_ps=0.0):
@@ -82,11 +84,15 @@ def test_two_models_correlate_below_one():
     assert results["accurate-only"]["rdf_pearson"]["O-O"] == pytest.approx(1.0)
 
 
+def nm(quantity, unit=None):
+    return np.array((quantity.value_in_unit(unit or u.nanometer)))
+
+
 def test_every_scheme_starts_from_the_shared_equilibrated_state():
     """shared_start and run_scheme against the same steps taken directly with OpenMM."""
     import argparse
-    data = bench.replicated_system(WATER_PDB, 1)
-    scheme = bench.schemes(FAST, FAST, 4, 4, 0.5)["accurate-only"]
+    data = Structure.from_pdb(WATER_PDB)
+    scheme = standard_schemes(FAST, FAST, 4, 4, 0.5)["accurate-only"]
     args = argparse.Namespace(time=0.2, equilibration=0.01, scheme_equilibration=0.0, temperature=330.0,
                               sample_interval=10.0, platform="CPU", seed=3)
 
@@ -97,20 +103,21 @@ def test_every_scheme_starts_from_the_shared_equilibrated_state():
         def close(self):
             pass
     start = validate.shared_start(scheme, data, args, lambda **_: Silent())
-    direct = bench.make_context(scheme, data, "CPU", seed=3)
+    direct = build_context(scheme, data, "CPU", seed=3)
     direct.getIntegrator().step(20)   # 0.01 ps of 0.5 fs steps
     state = direct.getState(getPositions=True, getVelocities=True)
-    assert np.allclose(start[0]._value, state.getPositions()._value, atol=1e-9)
-    assert np.allclose(start[1]._value, state.getVelocities()._value, atol=1e-9)
+    assert np.allclose(nm(start[0]), nm(state.getPositions()), atol=1e-9)
+    assert np.allclose(nm(start[1], u.nanometer / u.picosecond), nm(state.getVelocities(), u.nanometer / u.picosecond),
+                       atol=1e-9)
 
-    run = validate.run_scheme("fast", scheme, data, args, lambda positions: (0.0, 0.0, 0.0), lambda **_: Silent(), start)
-    direct = bench.make_context(scheme, data, "CPU", seed=3)
+    run = validate.run_scheme("fast", scheme, data, args, lambda positions, box=None: (0.0, 0.0, 0.0), lambda **_: Silent(), start)
+    direct = build_context(scheme, data, "CPU", seed=3)
     direct.setPositions(start[0])
     direct.setVelocities(start[1])
     direct.getIntegrator().step(validate.CYCLE_WINDOW_STEPS + 20)   # the energy trace, then one 10 fs sample
-    first = direct.getState(getPositions=True).getPositions(asNumpy=True)._value
+    first = nm(direct.getState(getPositions=True).getPositions(asNumpy=True))
     assert np.allclose(run["xyz"][0], first, atol=1e-9)
-    assert not np.allclose(run["xyz"][0], data[0], atol=1e-3)   # it moved: the comparison means something
+    assert not np.allclose(run["xyz"][0], data.positions, atol=1e-3)   # it moved: the comparison means something
 
 
 def test_a_run_that_blows_up_is_reported_and_the_others_go_on():
@@ -122,7 +129,7 @@ def test_a_run_that_blows_up_is_reported_and_the_others_go_on():
     assert "rdf_pearson" in rows["accurate-only"]
     blown = rows["rRESPA 8/0.5 fs"]
     assert 0 < blown["unstable_after_ps"] <= 0.2
-    assert "unstable after" in validate.markdown_table(results)
+    assert "unstable after" in analysis.markdown_table(results)
 
 
 def test_the_console_script_writes_its_outputs_and_exits_with_status_0(tmp_path):

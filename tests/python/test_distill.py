@@ -1,0 +1,226 @@
+"""switchingdp-distill: the whole command on a tiny setting (interrupted and resumed),
+its labels against deepmd-kit's own inference of the accurate model, frame selection
+by deviation on scripted cases, and its refusals."""
+import json
+import os
+import time
+
+import numpy as np
+import openmm as mm
+import openmm.unit as u
+import pytest
+
+from helpers import ACCURATE, FAST, WATER_PDB, deep_pot
+from openmmswitchingdp import SwitchingDPForce, distill
+from openmmswitchingdp.bench import model_precision
+from openmmswitchingdp.schemes import ACCURATE as ACCURATE_ONLY, Scheme, Structure, build_context
+
+# A few frames, a few hundred training steps, one round and a short report.
+TINY = dict(explore_ps=0.05, equilibration_ps=0.0, sample_interval_fs=5.0, train_steps=300, rounds=0,
+            survey_ps=0.025, starts_per_temperature=1, frames_per_round=4, validate_ps=0.1, bench_steps=8,
+            descriptor_neurons=[4, 8], fitting_neurons=[8, 8], residual=True, residual_steps=200, nve_ps=0.05,
+            nve_outer_fs=[2.0])
+
+
+class Interrupt(Exception):
+    pass
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """The command on TINY, interrupted after the first training and started again.
+    Returns (work folder, stages of the first call, log of the second, seconds in all)."""
+    out = str(tmp_path_factory.mktemp("distill") / "work")
+    first_log, second_log = [], []
+
+    def stop_after_training(stage):
+        if stage == "train-0":
+            raise Interrupt
+
+    start = time.perf_counter()
+    with pytest.raises(Interrupt):
+        distill.distill(ACCURATE, WATER_PDB, out, log=first_log.append, progress=False,
+                        on_stage=stop_after_training, **TINY)
+    first_stages = list(json.load(open(os.path.join(out, "progress.json"))))
+    checkpoint_time = os.path.getmtime(os.path.join(out, "round-0", "model.ckpt.pt"))
+    result = distill.distill(ACCURATE, WATER_PDB, out, log=second_log.append, progress=False, **TINY)
+    seconds = time.perf_counter() - start
+    return out, first_stages, second_log, seconds, checkpoint_time, result
+
+
+def test_the_tiny_run_makes_a_compressed_float32_model_that_the_plugin_runs(tiny_run):
+    out, _, _, seconds, _, result = tiny_run
+    print(f"tiny distillation, interrupted and resumed: {seconds:.0f} s")
+    fast = os.path.join(out, "fast.pth")
+    assert result["fast"] == fast and os.path.isfile(fast)
+    assert model_precision(fast) == "float32"
+    # Compressed: the tabulated model gives the float32 model's energy to table accuracy.
+    structure = Structure.from_pdb(WATER_PDB)
+    energies = [build_context(Scheme(ACCURATE_ONLY, model), structure, "Reference", velocities=False)
+                .getState(getEnergy=True).getPotentialEnergy().value_in_unit(u.kilojoule_per_mole)
+                for model in (fast, os.path.join(out, "round-0", "fast_float32.pth"))]
+    assert os.path.getsize(fast) != os.path.getsize(os.path.join(out, "round-0", "fast_float32.pth"))
+    assert energies[0] == pytest.approx(energies[1], rel=1e-4)
+    # The pair runs as a SwitchingDPForce, alternating, on the CPU platform.
+    pair = Scheme("alternating", ACCURATE, fast, interval=4)
+    context = build_context(pair, structure, "CPU")
+    context.getIntegrator().step(8)
+    force = SwitchingDPForce.cast(context.getSystem().getForce(0))
+    assert list(force.getEvaluationCounts(context)) == [2, 6]
+    assert np.isfinite(context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(u.kilojoule_per_mole))
+    # The sel came from the data: every observed neighbour count fits with headroom.
+    label = json.load(open(os.path.join(out, "progress.json")))["label"]
+    sel = json.load(open(os.path.join(out, "round-0", "input.json")))["model"]["descriptor"]["sel"]
+    assert sel == distill.sel_from_counts(label["neighbours"])
+    assert all(s >= c for s, c in zip(sel, label["neighbours"]))
+
+
+def test_the_report_has_the_rounds_accuracy_and_speed(tiny_run):
+    out, *_ = tiny_run
+    report = open(os.path.join(out, "report.md")).read()
+    for heading in ("## Rounds", "## Accuracy", "## Speed"):
+        assert heading in report
+    for scheme in ("accurate-only", "fast-only", "alternating 1:3", "rRESPA 2/0.5 fs"):
+        assert f"| {scheme} |" in report
+    assert os.path.isfile(os.path.join(out, "validate", "rdf.png"))
+
+
+def test_the_residual_is_trained_on_accurate_minus_fast_and_reported(tiny_run):
+    """--residual: its labels are the accurate model's minus the fast model's (both by
+    DeepPot here), and the report has rRESPA's NVE rows for both slow terms."""
+    out, *_ = tiny_run
+    accurate, fast = deep_pot(ACCURATE), deep_pot(os.path.join(out, "fast.pth"))
+    folder = os.path.join(out, "residual-data", "explore", "training")
+    coords, boxes, energies, forces = distill.read_system(folder)
+    types = np.loadtxt(os.path.join(folder, "type.raw"), dtype=int)
+    flat = coords.reshape(len(coords), -1), boxes.reshape(len(coords), 9)
+    e_acc, f_acc, _ = accurate.eval(*flat, types)
+    e_fast, f_fast, _ = fast.eval(*flat, types)
+    assert energies == pytest.approx((e_acc - e_fast).reshape(-1), abs=1e-6 * np.abs(e_acc).max())
+    assert np.abs(forces - (f_acc - f_fast).reshape(forces.shape)).max() < 1e-4
+    residual = os.path.join(out, "residual.pth")
+    assert deep_pot(residual).get_rcut() == accurate.get_rcut()
+    report = open(os.path.join(out, "report.md")).read()
+    for label in ("co-trained residual", "accurate - fast (DMTS)"):
+        section = report[report.index(f"slow term = {label}"):]
+        assert "| rRESPA 2/0.5 fs | 2 |" in section
+
+
+def test_labels_equal_the_accurate_models_energies_and_forces(tiny_run):
+    """The written data set against deepmd-kit's DeepPot on the same coordinates."""
+    out, *_ = tiny_run
+    model = deep_pot(ACCURATE)
+    type_map = model.get_type_map()
+    frames = 0
+    for part in ("training", "validation"):
+        folder = os.path.join(out, "data", "explore", part)
+        assert open(os.path.join(folder, "type_map.raw")).read().split() == type_map
+        types = np.loadtxt(os.path.join(folder, "type.raw"), dtype=int)
+        elements = [a.element.symbol for a in Structure.from_pdb(WATER_PDB).topology.atoms()]
+        assert [type_map[t] for t in types] == elements
+        coords, boxes, energies, forces = distill.read_system(folder)
+        expected_e, expected_f, _ = model.eval(coords.reshape(len(coords), -1), boxes.reshape(len(coords), 9), types)
+        assert energies == pytest.approx(expected_e.reshape(-1), rel=1e-10)
+        assert np.abs(forces - expected_f.reshape(forces.shape)).max() < 1e-8
+        frames += len(coords)
+    # 0.05 ps at 5 fs per temperature, two temperatures; one frame in 10 held out
+    assert frames == 20
+    assert len(distill.read_system(os.path.join(out, "data", "explore", "validation"))[0]) == 2
+
+
+def test_an_interrupted_run_resumes_after_its_last_finished_stage(tiny_run):
+    out, first_stages, second_log, _, checkpoint_time, _ = tiny_run
+    assert first_stages == ["explore", "label", "train-0"]
+    for stage in first_stages:
+        assert f"[{stage}] done earlier, skipped" in second_log
+    assert "[survey-0]" in second_log and "[report]" in second_log
+    # round 0 was not trained again
+    assert os.path.getmtime(os.path.join(out, "round-0", "model.ckpt.pt")) == checkpoint_time
+    progress = json.load(open(os.path.join(out, "progress.json")))
+    assert list(progress) == ["explore", "label", "train-0", "survey-0", "final", "residual", "report"]
+    assert progress["final"]["best_round"] == 0
+    # A different run may not reuse the folder.
+    with pytest.raises(ValueError, match="other settings.*rcut"):
+        distill.distill(ACCURATE, WATER_PDB, out, log=lambda _: None, progress=False, **{**TINY, "rcut": 3.5})
+
+
+def test_frames_are_classified_and_selected_by_the_trust_levels():
+    deviations = np.array([0.1, 0.7, 5.0, np.nan, 0.59, 0.6, 3.99, 4.0, 2.0, 1.0])
+    classes = distill.classify(deviations, 0.6, 4.0)
+    assert list(classes) == ["accurate", "candidate", "failed", "failed", "accurate", "candidate", "candidate",
+                             "failed", "candidate", "candidate"]
+    candidates = [1, 5, 6, 8, 9]
+    assert list(distill.select_frames(deviations, 0.6, 4.0, limit=10)) == candidates
+    picked = distill.select_frames(deviations, 0.6, 4.0, limit=3, seed=7)
+    assert len(picked) == 3 and set(picked) <= set(candidates) and list(picked) == sorted(picked)
+    assert list(distill.select_frames(deviations, 0.6, 4.0, limit=3, seed=7)) == list(picked)   # reproducible
+    assert len({tuple(distill.select_frames(deviations, 0.6, 4.0, 3, seed)) for seed in range(20)}) > 1
+    stats = distill.deviation_statistics(deviations, 0.6, 4.0)
+    assert (stats["accurate"], stats["candidate"], stats["failed"]) == (2, 5, 3)
+    assert stats["max"] == 5.0 and stats["median"] == pytest.approx(np.median(deviations[~np.isnan(deviations)]))
+
+
+def test_selection_on_frames_scored_by_the_plugin():
+    """Scripted frames: the bundled water, and copies with one hydrogen pulled 0.1,
+    0.3 and 0.6 A away from its oxygen.  The pair's deviation (here scored against
+    DeepPot's forces of both models) grows with the distortion, and the trust levels
+    put the frames in the classes the deviations say."""
+    from openmmswitchingdp.schemes import pair_evaluator
+    structure = Structure.from_pdb(WATER_PDB)
+    evaluate = pair_evaluator(ACCURATE, FAST, structure, "Reference")
+    accurate, fast = deep_pot(ACCURATE), deep_pot(FAST)
+    types = [accurate.get_type_map().index(e) for e in structure.elements]
+    box = structure.box * 10
+    deviations = []
+    for pull in (0.0, 0.1, 0.3, 0.6):
+        coords = structure.positions * 10
+        oh = coords[1] - coords[0]
+        coords[1] = coords[1] + pull * oh / np.linalg.norm(oh)
+        _, deviation, _ = evaluate(coords / 10)
+        f_acc = accurate.eval(coords.reshape(1, -1), box.reshape(1, 9), types)[1].reshape(-1, 3)
+        f_fast = fast.eval(coords.reshape(1, -1), box.reshape(1, 9), types)[1].reshape(-1, 3)
+        assert deviation == pytest.approx(np.linalg.norm(f_acc - f_fast, axis=1).max(), rel=1e-8)
+        deviations.append(deviation)
+    assert deviations[-1] > deviations[0]
+    lo, hi = sorted(deviations)[1], sorted(deviations)[3]
+    chosen = distill.select_frames(deviations, lo, hi, limit=10)
+    assert list(chosen) == [i for i, d in enumerate(deviations) if lo <= d < hi]
+
+
+def test_the_rounds_stop_when_the_deviation_stops_improving(tmp_path):
+    rounds = [{"p95": 1.0, "candidate": 10}, {"p95": 0.8, "candidate": 5}, {"p95": 0.79, "candidate": 4}]
+    settings = distill.Settings(ACCURATE, WATER_PDB, str(tmp_path), rounds=5, min_improvement=0.05)
+    stop = distill.Distillation.stop_reason
+    probe = type("Probe", (), {"settings": settings})()
+    assert stop(probe, rounds[:1]) is None
+    assert stop(probe, rounds[:2]) is None                       # 20 % better
+    assert "improved by less than 5%" in stop(probe, rounds)     # 1 % better
+    assert "no candidate" in stop(probe, [{"p95": 1.0, "candidate": 0}])
+    probe.settings = distill.Settings(ACCURATE, WATER_PDB, str(tmp_path), rounds=1)
+    assert "round limit" in stop(probe, rounds[:2])
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(accurate="missing.pth"), "accurate: file not found"),
+    (dict(types=["O", "Xe"] * 96), "Xe not in its type_map"),
+    (dict(types=["O", "H"]), "types: 2 given for 192 atoms"),
+    (dict(rcut_smth=4.0), "rcut_smth"),
+    (dict(trust_lo=1.0, trust_hi=0.5), "trust_hi"),
+    (dict(interval=1), "interval must be at least 2"),
+    (dict(sel=[20]), "sel needs one count per type"),
+    (dict(sample_interval_fs=0.7), "multiple of timestep_fs"),
+    (dict(explore_ps=float("nan")), "explore_ps must be positive"),
+])
+def test_bad_settings_are_refused_by_name(tmp_path, change, message):
+    arguments = dict(accurate=ACCURATE, pdb=WATER_PDB, out=str(tmp_path / "work"))
+    arguments.update(change)
+    with pytest.raises(ValueError, match=message):
+        distill.distill(arguments.pop("accurate"), arguments.pop("pdb"), arguments.pop("out"), log=lambda _: None,
+                        progress=False, **arguments)
+
+
+def test_a_corrupt_model_is_refused_by_name(tmp_path):
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="deepmd-kit cannot load this model"):
+        distill.distill(str(bad), WATER_PDB, str(tmp_path / "work"), log=lambda _: None, progress=False)

@@ -24,7 +24,7 @@ from contextlib import redirect_stdout
 
 import torch
 
-from openmmswitchingdp import SwitchingDPForce, bench, bundled, nve, validate
+from openmmswitchingdp import analysis, bench, bundled, nve, validate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WATER = os.path.join(ROOT, "examples", "water")
@@ -45,16 +45,13 @@ def reused_or_measured(path, reuse, measure):
 
 def nve_section(args):
     tables = []
-    for title, slow_model, slow_term, alternating in (
-            ("difference pair: water_6A.pth - water_4A.pth", bundled.ACCURATE_MODEL, SwitchingDPForce.Difference, 4),
-            ("co-trained pair: water_4A.pth + water_6A_residual.pth", RESIDUAL, SwitchingDPForce.Residual, None)):
+    for title, slow_model, residual, alternating in (
+            ("difference pair: water_6A.pth - water_4A.pth", bundled.ACCURATE_MODEL, False, 4),
+            ("co-trained pair: water_4A.pth + water_6A_residual.pth", RESIDUAL, True, None)):
         rows = nve.table(slow_model, bundled.FAST_MODEL, bundled.WATER_PDB, [1.0, 2.0, 4.0],
                          duration_ps=args.nve_duration, equilibration_ps=1.0, platform=args.platform,
-                         slow_term=slow_term, alternating=alternating)
-        lines = [f"{title}\n", "| integrator | outer step (fs) | drift (meV/atom/ps) | fluctuation (meV/atom) |",
-                 "|---|---:|---:|---:|"]
-        lines += [f"| {label} | {outer:g} | {drift:+.3f} | {fluct:.3f} |" for label, outer, drift, fluct in rows]
-        tables.append("\n".join(lines))
+                         residual=residual, alternating=alternating)
+        tables.append(f"{title}\n\n" + nve.markdown(rows))
     return (f"### Energy conservation (NVE, 192 atoms, {args.nve_duration:g} ps per run after 1 ps NVT)\n\n"
             "Drift is the slope of a straight line fitted to the total energy; fluctuation is the standard "
             "deviation around it.  The full model of the co-trained pair is fast + residual, so its "
@@ -121,7 +118,7 @@ def main():
             "RDF Pearson r against accurate-only (1 = identical), diffusion coefficients from the MSD, "
             "mean potential energy of the sampled frames under the accurate model, and the speed of each run "
             "(sequential runs, so more exposed to machine noise than the bench table below).\n\n"
-            f"{validate.markdown_table(results)}\n\n"
+            f"{analysis.markdown_table(results)}\n\n"
             f"![RDFs]({rel}/rdf.png)\n![MSD]({rel}/msd.png)\n![energy step by step]({rel}/energy.png)\n")
         print(sections[-1], flush=True)
 

@@ -21,6 +21,7 @@ import os
 
 import numpy as np
 import openmm as mm
+import openmm.unit as u
 
 from generate_data import TYPE_MAP, label, reference_simulation, write_split
 from openmmml import MLPotential
@@ -51,7 +52,8 @@ def sample(context, start, steps, stride, max_temperature):
             break
         if not temperature_of(state, atoms) < max_temperature:
             break
-        frames.append((state.getPositions(asNumpy=True)._value, np.array(state.getPeriodicBoxVectors()._value)))
+        frames.append((state.getPositions(asNumpy=True).value_in_unit(u.nanometer),
+                       np.array(state.getPeriodicBoxVectors().value_in_unit(u.nanometer))))
         start = state
     return frames, start, len(frames) * stride * 0.0005
 

@@ -15,6 +15,7 @@ import os
 import numpy as np
 import openmm as mm
 import openmm.app as app
+import openmm.unit as u
 
 from openmmml import MLPotential
 from openmmswitchingdp import SwitchingDPForce
@@ -45,8 +46,8 @@ def main():
     fast, residual = [], []
     for _ in range(args.frames):
         integrator.step(1)
-        fast.append(context.getState(getForces=True, groups={0}).getForces(asNumpy=True)._value)
-        residual.append(context.getState(getForces=True, groups={1}).getForces(asNumpy=True)._value)
+        fast.append(context.getState(getForces=True, groups={0}).getForces(asNumpy=True).value_in_unit(u.kilojoule_per_mole / u.nanometer))
+        residual.append(context.getState(getForces=True, groups={1}).getForces(asNumpy=True).value_in_unit(u.kilojoule_per_mole / u.nanometer))
     fast, residual = np.array(fast), np.array(residual)
     full = fast + residual
     to_ev_per_a = 1 / 964.8533212331002

@@ -490,7 +490,9 @@ class Distillation:
             self.log(f"[{name}] done earlier, skipped")
             return self.work.result(name)
         self.log(f"[{name}]")
+        start = time.perf_counter()
         result = function()
+        result["seconds"] = round(time.perf_counter() - start, 1)
         self.work.finish(name, result)
         if self.on_stage:
             self.on_stage(name)

@@ -815,10 +815,10 @@ def build_parser():
     parser.add_argument("--temperature", type=float, default=d.temperature, help="K, of the runs the pair is for")
     parser.add_argument("--explore-temperatures", type=float, nargs="+", metavar="K",
                         help="accurate MD temperatures (default: --temperature and 1.2 times it)")
-    parser.add_argument("--explore-time", type=float, default=d.explore_ps, help="ps sampled per temperature")
-    parser.add_argument("--equilibration", type=float, default=d.equilibration_ps, help="ps before sampling")
-    parser.add_argument("--sample-interval", type=float, default=d.sample_interval_fs, help="fs between frames")
-    parser.add_argument("--timestep", type=float, default=d.timestep_fs, help="fs")
+    parser.add_argument("--explore-time", dest="explore_ps", type=float, default=d.explore_ps, help="ps sampled per temperature")
+    parser.add_argument("--equilibration", dest="equilibration_ps", type=float, default=d.equilibration_ps, help="ps before sampling")
+    parser.add_argument("--sample-interval", dest="sample_interval_fs", type=float, default=d.sample_interval_fs, help="fs between frames")
+    parser.add_argument("--timestep", dest="timestep_fs", type=float, default=d.timestep_fs, help="fs")
     parser.add_argument("--rcut", type=float, default=d.rcut, help="the fast model's cutoff, A")
     parser.add_argument("--rcut-smth", type=float, default=d.rcut_smth, help="A")
     parser.add_argument("--sel", type=int, nargs="+", help="neighbours kept per type (default: from the data)")
@@ -830,19 +830,22 @@ def build_parser():
     parser.add_argument("--compress-step", type=float, default=d.compress_step)
     parser.add_argument("--interval", type=int, default=d.interval, help="alternation surveyed and reported")
     parser.add_argument("--rounds", type=int, default=d.rounds, help="retrainings at most")
-    parser.add_argument("--survey-time", type=float, default=d.survey_ps, help="ps per survey run")
-    parser.add_argument("--starts", type=int, default=d.starts_per_temperature, help="survey starts per temperature")
+    parser.add_argument("--survey-time", dest="survey_ps", type=float, default=d.survey_ps, help="ps per survey run")
+    parser.add_argument("--starts", dest="starts_per_temperature", type=int, default=d.starts_per_temperature, help="survey starts per temperature")
     parser.add_argument("--trust-lo", type=float, default=d.trust_lo, help="eV/A")
     parser.add_argument("--trust-hi", type=float, default=d.trust_hi, help="eV/A")
     parser.add_argument("--frames-per-round", type=int, default=d.frames_per_round)
-    parser.add_argument("--min-improvement", type=float, default=d.min_improvement)
+    parser.add_argument("--min-improvement", type=float, default=d.min_improvement,
+                        help="stop when the deviation's 95th percentile improves by less than this fraction")
+    parser.add_argument("--max-temperature-factor", type=float, default=d.max_temperature_factor,
+                        help="a survey run stops above this times its temperature")
     parser.add_argument("--residual", action="store_true", help="also co-train a residual model for rRESPA")
     parser.add_argument("--residual-steps", type=int, default=d.residual_steps)
     parser.add_argument("--no-report", dest="report", action="store_false")
-    parser.add_argument("--validate-time", type=float, default=d.validate_ps, help="ps per scheme in the report")
+    parser.add_argument("--validate-time", dest="validate_ps", type=float, default=d.validate_ps, help="ps per scheme in the report")
     parser.add_argument("--bench-steps", type=int, default=d.bench_steps)
-    parser.add_argument("--nve-outer", type=float, nargs="+", default=d.nve_outer_fs, help="fs, with --residual")
-    parser.add_argument("--nve-time", type=float, default=d.nve_ps, help="ps per NVE run, with --residual")
+    parser.add_argument("--nve-outer", dest="nve_outer_fs", type=float, nargs="+", default=d.nve_outer_fs, help="fs, with --residual")
+    parser.add_argument("--nve-time", dest="nve_ps", type=float, default=d.nve_ps, help="ps per NVE run, with --residual")
     parser.add_argument("--platform", default=d.platform)
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--no-progress", action="store_true")
@@ -852,17 +855,8 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    options = dict(types=args.types, temperature=args.temperature, explore_temperatures=args.explore_temperatures,
-                   explore_ps=args.explore_time, equilibration_ps=args.equilibration,
-                   sample_interval_fs=args.sample_interval, timestep_fs=args.timestep, rcut=args.rcut,
-                   rcut_smth=args.rcut_smth, sel=args.sel, descriptor_neurons=args.descriptor_neurons,
-                   axis_neuron=args.axis_neuron, fitting_neurons=args.fitting_neurons, train_steps=args.train_steps,
-                   retrain_steps=args.retrain_steps, compress_step=args.compress_step, interval=args.interval,
-                   rounds=args.rounds, survey_ps=args.survey_time, starts_per_temperature=args.starts,
-                   trust_lo=args.trust_lo, trust_hi=args.trust_hi, frames_per_round=args.frames_per_round,
-                   min_improvement=args.min_improvement, residual=args.residual, residual_steps=args.residual_steps,
-                   report=args.report, validate_ps=args.validate_time, bench_steps=args.bench_steps,
-                   nve_outer_fs=args.nve_outer, nve_ps=args.nve_time, platform=args.platform, seed=args.seed)
+    fields = {f.name for f in dataclasses.fields(Settings)} - {"accurate", "pdb", "out"}
+    options = {name: value for name, value in vars(args).items() if name in fields}
     try:
         result = distill(args.accurate, args.pdb, args.out, progress=not args.no_progress, **options)
     except ValueError as error:

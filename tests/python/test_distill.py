@@ -224,3 +224,14 @@ def test_a_corrupt_model_is_refused_by_name(tmp_path):
     bad.write_bytes(b"not a model")
     with pytest.raises(ValueError, match="deepmd-kit cannot load this model"):
         distill.distill(str(bad), WATER_PDB, str(tmp_path / "work"), log=lambda _: None, progress=False)
+
+
+def test_the_command_line_refuses_bad_input_with_a_message(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        distill.main(["--accurate", "missing.pth", "--pdb", WATER_PDB, "--out", "unused", "--no-progress"])
+    assert exit_.value.code == 2
+    assert "accurate: file not found: missing.pth" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        distill.main(["--accurate", ACCURATE, "--pdb", WATER_PDB, "--out", "unused", "--trust-lo", "2",
+                      "--trust-hi", "1"])
+    assert "trust_hi (1.0) must be above trust_lo (2.0)" in capsys.readouterr().err

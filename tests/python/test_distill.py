@@ -144,6 +144,43 @@ def test_an_interrupted_run_resumes_after_its_last_finished_stage(tiny_run):
         distill.distill(ACCURATE, WATER_PDB, out, log=lambda _: None, progress=False, **{**TINY, "rcut": 3.5})
 
 
+def test_an_interrupted_training_restarts_from_its_last_checkpoint(tiny_run, tmp_path):
+    """deepmd-kit killed mid-training (here by an interrupt while its progress is shown):
+    started again, it continues from the last checkpoint instead of from scratch."""
+    out, *_ = tiny_run
+    settings = distill.Settings(ACCURATE, WATER_PDB, str(tmp_path), descriptor_neurons=[4, 8], fitting_neurons=[8, 8])
+    config = distill.training_input(settings, ["O", "H"], [20, 40], 300,
+                                    [os.path.join(out, "data", "explore", "training")],
+                                    [os.path.join(out, "data", "explore", "validation")])
+    config["training"].update(save_freq=50, disp_freq=10)
+    folder = str(tmp_path / "train")
+
+    class StopAfter100:
+        def __init__(self, **_):
+            self.shown = 0
+
+        def update(self, steps):
+            self.shown += steps
+            if self.shown >= 100:
+                raise Interrupt
+
+        def close(self):
+            pass
+    with pytest.raises(Interrupt):
+        distill.train(folder, config, 300, None, StopAfter100, "train")
+    interrupted_at = int(os.path.realpath(os.path.join(folder, "model.ckpt.pt")).split("-")[-1][:-3])
+    assert 50 <= interrupted_at < 300
+    distill.train(folder, config, 300, None, distill._silent_bar, "train")
+    commands = [line for line in open(os.path.join(folder, "train.log")) if line.startswith("$ ")]
+    assert len(commands) == 2 and "--restart" not in commands[0] and "--restart" in commands[1]
+    assert os.path.realpath(os.path.join(folder, "model.ckpt.pt")).endswith("model.ckpt-300.pt")
+    # the second run began where the checkpoint was, not at step 0
+    steps = [int(line.split()[0]) for line in open(os.path.join(folder, "lcurve.out"))
+             if line.strip() and not line.startswith("#")]
+    restart = next(i for i in range(1, len(steps)) if steps[i] <= steps[i - 1])   # deepmd-kit appends
+    assert steps[restart] == interrupted_at and steps[-1] == 300 and steps.count(1) == 1
+
+
 def test_frames_are_classified_and_selected_by_the_trust_levels():
     deviations = np.array([0.1, 0.7, 5.0, np.nan, 0.59, 0.6, 3.99, 4.0, 2.0, 1.0])
     classes = distill.classify(deviations, 0.6, 4.0)

@@ -15,8 +15,10 @@ from openmmswitchingdp import SwitchingDPForce, distill
 from openmmswitchingdp.bench import model_precision
 from openmmswitchingdp.schemes import ACCURATE as ACCURATE_ONLY, Scheme, Structure, build_context
 
-# A few frames, a few hundred training steps, one round and a short report.
-TINY = dict(explore_ps=0.05, equilibration_ps=0.0, sample_interval_fs=5.0, train_steps=300, rounds=0,
+# A few frames, a few hundred training steps, one round of selection (the trust levels
+# are wide: a model trained this briefly deviates by several eV/A) and a short report.
+TINY = dict(explore_ps=0.05, equilibration_ps=0.0, sample_interval_fs=5.0, train_steps=200, retrain_steps=100,
+            rounds=1, trust_lo=0.0, trust_hi=1e6, min_improvement=0.0,
             survey_ps=0.025, starts_per_temperature=1, frames_per_round=4, validate_ps=0.1, bench_steps=8,
             descriptor_neurons=[4, 8], fitting_neurons=[8, 8], residual=True, residual_steps=200, nve_ps=0.05,
             nve_outer_fs=[2.0])
@@ -55,11 +57,13 @@ def test_the_tiny_run_makes_a_compressed_float32_model_that_the_plugin_runs(tiny
     assert result["fast"] == fast and os.path.isfile(fast)
     assert model_precision(fast) == "float32"
     # Compressed: the tabulated model gives the float32 model's energy to table accuracy.
+    best = json.load(open(os.path.join(out, "progress.json")))["final"]["best_round"]
+    uncompressed = os.path.join(out, f"round-{best}", "fast_float32.pth")
     structure = Structure.from_pdb(WATER_PDB)
     energies = [build_context(Scheme(ACCURATE_ONLY, model), structure, "Reference", velocities=False)
                 .getState(getEnergy=True).getPotentialEnergy().value_in_unit(u.kilojoule_per_mole)
-                for model in (fast, os.path.join(out, "round-0", "fast_float32.pth"))]
-    assert os.path.getsize(fast) != os.path.getsize(os.path.join(out, "round-0", "fast_float32.pth"))
+                for model in (fast, uncompressed)]
+    assert os.path.getsize(fast) != os.path.getsize(uncompressed)
     assert energies[0] == pytest.approx(energies[1], rel=1e-4)
     # The pair runs as a SwitchingDPForce, alternating, on the CPU platform.
     pair = Scheme("alternating", ACCURATE, fast, interval=4)
@@ -125,6 +129,15 @@ def test_labels_equal_the_accurate_models_energies_and_forces(tiny_run):
         frames += len(coords)
     # 0.05 ps at 5 fs per temperature, two temperatures; one frame in 10 held out
     assert frames == 20
+    # and the frames selected from the survey
+    coords, boxes, energies, forces = distill.read_system(os.path.join(out, "data", "round-0", "training"))
+    types = np.loadtxt(os.path.join(out, "data", "round-0", "training", "type.raw"), dtype=int)
+    expected_e, expected_f, _ = model.eval(coords.reshape(len(coords), -1), boxes.reshape(len(coords), 9), types)
+    assert len(coords) == 4
+    assert energies == pytest.approx(expected_e.reshape(-1), rel=1e-10)
+    assert np.abs(forces - expected_f.reshape(forces.shape)).max() < 1e-8
+    survey = np.load(os.path.join(out, "round-0", "survey.npz"))
+    assert any(np.allclose(coords[0], c) for c in survey["coords"])
     assert len(distill.read_system(os.path.join(out, "data", "explore", "validation"))[0]) == 2
 
 
@@ -137,8 +150,14 @@ def test_an_interrupted_run_resumes_after_its_last_finished_stage(tiny_run):
     # round 0 was not trained again
     assert os.path.getmtime(os.path.join(out, "round-0", "model.ckpt.pt")) == checkpoint_time
     progress = json.load(open(os.path.join(out, "progress.json")))
-    assert list(progress) == ["explore", "label", "train-0", "survey-0", "final", "residual", "report"]
-    assert progress["final"]["best_round"] == 0
+    assert list(progress) == ["explore", "label", "train-0", "survey-0", "select-0", "train-1", "survey-1", "final",
+                              "residual", "report"]
+    assert progress["select-0"]["selected"] == 4
+    assert progress["train-1"]["training_frames"] == progress["label"]["training"] + 4
+    assert progress["final"]["best_round"] in (0, 1)
+    # round 1 starts from round 0's weights
+    commands = [line for line in open(os.path.join(out, "round-1", "train.log")) if line.startswith("$ ")]
+    assert "--init-model" in commands[0] and os.path.join("round-0", "model.ckpt.pt") in commands[0]
     # A different run may not reuse the folder.
     with pytest.raises(ValueError, match="other settings.*rcut"):
         distill.distill(ACCURATE, WATER_PDB, out, log=lambda _: None, progress=False, **{**TINY, "rcut": 3.5})

@@ -244,16 +244,33 @@ def test_selection_on_frames_scored_by_the_plugin():
 
 
 def test_the_rounds_stop_when_the_deviation_stops_improving(tmp_path):
-    rounds = [{"p95": 1.0, "candidate": 10}, {"p95": 0.8, "candidate": 5}, {"p95": 0.79, "candidate": 4}]
+    def round_(p95, candidates):
+        return {"all": {"candidate": candidates}, "alternating": {"p95": p95}}
+    rounds = [round_(1.0, 10), round_(0.8, 5), round_(0.79, 4)]
     settings = distill.Settings(ACCURATE, WATER_PDB, str(tmp_path), rounds=5, min_improvement=0.05)
     stop = distill.Distillation.stop_reason
     probe = type("Probe", (), {"settings": settings})()
     assert stop(probe, rounds[:1]) is None
     assert stop(probe, rounds[:2]) is None                       # 20 % better
     assert "improved by less than 5%" in stop(probe, rounds)     # 1 % better
-    assert "no candidate" in stop(probe, [{"p95": 1.0, "candidate": 0}])
+    assert "no candidate" in stop(probe, [round_(1.0, 0)])
     probe.settings = distill.Settings(ACCURATE, WATER_PDB, str(tmp_path), rounds=1)
     assert "round limit" in stop(probe, rounds[:2])
+
+
+def test_survey_statistics_split_alternation_from_the_fast_model_alone(tmp_path):
+    """Scripted survey: two runs of 3 and 2 frames; the statistics of each kind are
+    those of its own frames."""
+    work = distill.Work(str(tmp_path), print)
+    os.makedirs(work.path("round-0"))
+    deviations = np.array([0.1, 0.2, 9.0, 0.5, 0.7])
+    np.savez(work.path("round-0", "survey.npz"), deviations=deviations)
+    work.finish("survey-0", {"runs": [{"scheme": "fast-only", "ps": 0.03}, {"scheme": "alternating 1:3", "ps": 0.02}]})
+    probe = type("Probe", (), {"settings": distill.Settings(ACCURATE, WATER_PDB, str(tmp_path)), "work": work})()
+    stats = distill.Distillation.survey_statistics(probe, 0)
+    assert stats["fast-only"]["max"] == 9.0 and stats["fast-only"]["frames"] == 3
+    assert stats["alternating"]["median"] == pytest.approx(0.6) and stats["alternating"]["frames"] == 2
+    assert stats["all"]["frames"] == 5 and stats["all"]["failed"] == 1
 
 
 @pytest.mark.parametrize("change, message", [

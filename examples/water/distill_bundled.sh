@@ -14,7 +14,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 WORK="${1:-$HERE/work/distill}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" DP_INTRA_OP_PARALLELISM_THREADS=1 DP_INTER_OP_PARALLELISM_THREADS=1
 switchingdp-distill --accurate "$HERE/water_6A.pth" --pdb "$HERE/water.pdb" --out "$WORK" \
-    --explore-time 4 --rounds 2 --residual --residual-steps 8000 --validate-time 5 --nve-time 1 --no-progress
+    --explore-time 4 --rounds 2 --residual --residual-steps 6000 --validate-time 5 --nve-time 1 --no-progress
 cp "$WORK/fast.pth" "$HERE/water_4A_distilled.pth"
 cp "$WORK/residual.pth" "$HERE/water_6A_distilled_residual.pth"
 cp "$WORK/report.md" "$HERE/distilled.report.md"

@@ -18,8 +18,9 @@ is needed.  The run
    --trust-hi) is a candidate; below, the fast model is already right there; above,
    the run had gone somewhere physically meaningless), labels up to
    --frames-per-round of them and retrains from the previous weights; repeats 4-5
-   until the deviation stops improving (its 95th percentile by less than
-   --min-improvement), no candidate is left, or --rounds retrainings were done;
+   until the deviation on alternation's frames stops improving (its 95th percentile
+   by less than --min-improvement), no candidate is left, or --rounds retrainings
+   were done, and keeps the round with the lowest such percentile;
 6. ends with a report (report.md): the rounds, then switchingdp-validate and
    switchingdp-bench of the pair it made.  With --residual it also trains a residual
    model co-trained with the fast one (Fu et al.: E = E_fast + E_residual, the slow

@@ -699,14 +699,13 @@ class Distillation:
         bar.close()
         write_system(self.work.path("data", f"round-{k}", "training"), self.type_map, self.atom_types,
                      coords, boxes, energies, forces)
-        smallest = min((float(pair_distances(c, b).min()) for c, b in zip(coords, boxes)), default=None)
-        counts, _ = neighbour_statistics(coords, boxes, self.atom_types, len(self.type_map), s.rcut)
+        counts, smallest = neighbour_statistics(coords, boxes, self.atom_types, len(self.type_map), s.rcut)
         over = [c for c, limit in zip(counts, self.sel()) if c > limit]
         if over:
             self.log(f"  warning: selected frames have {counts} neighbours per type within {s.rcut} A, "
                      f"more than sel {self.sel()}; deepmd-kit drops the farthest ones")
         self.log(f"  labelled {len(chosen)} selected frames")
-        return {"selected": int(len(chosen)), "smallest_distance": smallest}
+        return {"selected": int(len(chosen)), "smallest_distance": smallest if np.isfinite(smallest) else None}
 
     # --- 6. result and report ------------------------------------------------------------------
     def finalize(self, best, rounds):
@@ -721,9 +720,11 @@ class Distillation:
         s = self.settings
         fast = self.work.path("fast.pth")
         systems = self.training_systems() + [self.work.path("data", "explore", "validation")]
-        residual_systems = []
+        residual_systems, all_coords, all_boxes = [], [], []
         for system in systems:
             coords, boxes, energies, forces = read_system(system)
+            all_coords.append(coords)
+            all_boxes.append(boxes)
             bar = self.bar(total=len(coords), desc="residual labels", unit="frame")
             fast_energies, fast_forces = label_frames(fast, self.structure, coords, boxes, s.platform, bar)
             bar.close()
@@ -731,17 +732,17 @@ class Distillation:
             write_system(target, self.type_map, self.atom_types, coords, boxes, energies - fast_energies,
                          forces - fast_forces)
             residual_systems.append(target)
-        parts = [read_system(system) for system in systems]
-        counts, _ = neighbour_statistics(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
-                                         self.atom_types, len(self.type_map), self.accurate_rcut)
+        counts, _ = neighbour_statistics(np.concatenate(all_coords), np.concatenate(all_boxes), self.atom_types,
+                                         len(self.type_map), self.accurate_rcut)
+        sel = sel_from_counts(counts)
         settings = dataclasses.replace(s, descriptor_neurons=[8, 16, 32])
-        config = training_input(settings, self.type_map, sel_from_counts(counts), s.residual_steps,
+        config = training_input(settings, self.type_map, sel, s.residual_steps,
                                 residual_systems[:-1], residual_systems[-1:], rcut=self.accurate_rcut)
         folder = self.work.path("residual")
         checkpoint = train(folder, config, s.residual_steps, None, self.bar, "train residual")
         run_logged([dp_command(), "--pt", "freeze", "-c", checkpoint, "-o", self.work.path("residual.pth")], folder,
                    os.path.join(folder, "freeze.log"))
-        return {"residual": "residual.pth", "rcut": self.accurate_rcut, "sel": sel_from_counts(counts)}
+        return {"residual": "residual.pth", "rcut": self.accurate_rcut, "sel": sel}
 
     def report(self):
         from . import analysis, bench, validate

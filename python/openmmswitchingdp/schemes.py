@@ -11,6 +11,7 @@ and `Scheme.create_integrator` are its two halves for callers that need an
 (`MLPotential("switchingdp")`), as a user would.
 """
 import dataclasses
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,7 +154,6 @@ def standard_schemes(accurate, fast, interval=4, inner_steps=4, timestep_fs=0.5,
     and the PythonForce + DeepPot baseline."""
     schemes = [Scheme(ACCURATE, accurate, fast, timestep_fs)]
     for i, model in enumerate([fast, *other_fast]):
-        import os
         tag = "" if i == 0 else f" ({os.path.basename(model)})"
         schemes.append(Scheme(FAST, accurate, model, timestep_fs, tag=tag))
         schemes.append(Scheme(ALTERNATING, accurate, model, timestep_fs, interval=interval, tag=tag))

@@ -14,10 +14,17 @@ is needed.  The run
 4. surveys it: from states the accurate model reached, runs the fast model alone and
    1:(interval-1) alternation and scores every sampled frame by the pair's force
    deviation max_i |F_accurate - F_fast| (eV/A);
-5. selects frames by DP-GEN's trust levels (a frame with deviation in [--trust-lo,
-   --trust-hi) is a candidate; below, the fast model is already right there; above,
-   the run had gone somewhere physically meaningless), labels up to
-   --frames-per-round of them and retrains from the previous weights; repeats 4-5
+5. selects frames by the deviation (DP-GEN's trust levels: a frame with deviation
+   at or above --trust-lo is a candidate, below it the fast model is already right
+   there).  DP-GEN also drops frames above an upper level, since its DFT labels of
+   broken configurations are costly and useless; here the teacher labels any frame
+   exactly, and the fast model's worst frames are the ones it most needs, so there
+   is no upper level unless --trust-hi is given.  A frame is refused ('failed') only
+   if it is not finite or two atoms come closer than --min-distance-factor times the
+   closest pair of the explored data.  Up to --frames-per-round candidates are
+   labelled and the model is retrained from the previous weights, continuing the
+   first training's schedule from --retrain-start-lr (a restart at the full rate
+   undoes what was learned, the energies first); repeats 4-5
    until the deviation on alternation's frames stops improving (its 95th percentile
    by less than --min-improvement), no candidate is left, or --rounds retrainings
    were done, and keeps the round with the lowest such percentile;
@@ -50,6 +57,13 @@ from .units import ANGSTROM_PER_NM, KJ_PER_MOL_NM_PER_EV_A, KJ_PER_MOL_PER_EV
 SEL_HEADROOM = 1.2
 VALIDATION_EVERY = 10     # every 10th explored frame is held out for deepmd-kit's validation
 
+# The training schedule: exponential learning-rate decay from START_LR to STOP_LR, the
+# loss prefactors moving from their start to their limit values with it (deepmd-kit:
+# pref = limit + (start - limit) * lr / start_lr).
+START_LR, STOP_LR = 1e-3, 3e-6
+PREF_E = (0.02, 2.0)
+PREF_F = (1000.0, 1.0)
+
 
 @dataclass
 class Settings:
@@ -79,12 +93,15 @@ class Settings:
     survey_ps: float = 1.0                 # per survey run (fast-only and alternating, from each start)
     starts_per_temperature: int = 2
     trust_lo: float = 0.6                  # eV/A
-    trust_hi: float = 4.0                  # eV/A
-    frames_per_round: int = 200
+    trust_hi: float = None                 # eV/A; None: no upper level
+    min_distance_factor: float = 0.8       # of the explored data's closest pair; closer frames are refused
+    frames_per_round: int = 300
+    retrain_start_lr: float = 1e-4
     min_improvement: float = 0.05
     max_temperature_factor: float = 1.5    # a survey run hotter than this times its thermostat stops
     residual: bool = False
     residual_steps: int = 20000
+    residual_descriptor_neurons: list = field(default_factory=lambda: [8, 16, 32])
     report: bool = True
     validate_ps: float = 5.0
     bench_steps: int = 200
@@ -98,7 +115,7 @@ class Settings:
             if not os.path.isfile(getattr(self, name)):
                 raise ValueError(f"{name}: file not found: {getattr(self, name)}")
         positive = ("temperature", "explore_ps", "sample_interval_fs", "timestep_fs", "rcut", "survey_ps",
-                    "trust_hi", "compress_step", "max_temperature_factor", "validate_ps", "nve_ps")
+                    "compress_step", "max_temperature_factor", "validate_ps", "nve_ps")
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive (got {getattr(self, name)})")
@@ -112,11 +129,15 @@ class Settings:
                 raise ValueError(f"{name} must be at least 1 (got {getattr(self, name)})")
         if self.interval < 2:
             raise ValueError("interval must be at least 2: alternation needs fast steps")
-        if self.trust_hi <= self.trust_lo:
+        if self.trust_hi is not None and not self.trust_hi > self.trust_lo:
             raise ValueError(f"trust_hi ({self.trust_hi}) must be above trust_lo ({self.trust_lo})")
+        if not 0 < self.min_distance_factor <= 1:
+            raise ValueError(f"min_distance_factor must be in (0, 1] (got {self.min_distance_factor})")
+        if not STOP_LR < self.retrain_start_lr <= START_LR:
+            raise ValueError(f"retrain_start_lr must be in ({STOP_LR:g}, {START_LR:g}] (got {self.retrain_start_lr})")
         if any(not t > 0 for t in self.explore_temperatures or []):
             raise ValueError("explore temperatures must be positive")
-        for name in ("descriptor_neurons", "fitting_neurons"):
+        for name in ("descriptor_neurons", "fitting_neurons", "residual_descriptor_neurons"):
             if not getattr(self, name) or min(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a list of positive layer widths")
         if self.explore_ps * 1000 < self.sample_interval_fs * VALIDATION_EVERY:
@@ -283,28 +304,33 @@ def sel_from_counts(counts):
 
 # --- frame selection ------------------------------------------------------------
 
-def classify(deviations, trust_lo, trust_hi):
-    """DP-GEN's three classes of a frame by its force deviation: 'accurate' (below
-    trust_lo: the fast model is already right there), 'candidate' (worth labelling) and
-    'failed' (at or above trust_hi: the run had left physical configurations)."""
+def classify(deviations, trust_lo, trust_hi=None, too_close=None):
+    """Three classes of a frame, after DP-GEN: 'accurate' (deviation below trust_lo: the
+    fast model is already right there), 'candidate' (worth labelling) and 'failed'
+    (non-finite, at or above trust_hi when one is given, or marked in the boolean
+    `too_close`: two atoms closer than physical)."""
     deviations = np.asarray(deviations, dtype=float)
-    return np.where(~np.isfinite(deviations) | (deviations >= trust_hi), "failed",
-                    np.where(deviations >= trust_lo, "candidate", "accurate"))
+    failed = ~np.isfinite(deviations)
+    if trust_hi is not None:
+        failed |= deviations >= trust_hi
+    if too_close is not None:
+        failed |= np.asarray(too_close, dtype=bool)
+    return np.where(failed, "failed", np.where(deviations >= trust_lo, "candidate", "accurate"))
 
 
-def select_frames(deviations, trust_lo, trust_hi, limit, seed=0):
+def select_frames(deviations, trust_lo, trust_hi, limit, seed=0, too_close=None):
     """Indices (sorted) of at most `limit` candidate frames, drawn at random among all
     candidates when there are more (as DP-GEN does)."""
-    candidates = np.flatnonzero(classify(deviations, trust_lo, trust_hi) == "candidate")
+    candidates = np.flatnonzero(classify(deviations, trust_lo, trust_hi, too_close) == "candidate")
     if len(candidates) > limit:
         candidates = np.random.default_rng(seed).choice(candidates, size=limit, replace=False)
     return np.sort(candidates)
 
 
-def deviation_statistics(deviations, trust_lo, trust_hi):
+def deviation_statistics(deviations, trust_lo, trust_hi=None, too_close=None):
     deviations = np.asarray(deviations, dtype=float)
     finite = deviations[np.isfinite(deviations)]
-    classes = classify(deviations, trust_lo, trust_hi)
+    classes = classify(deviations, trust_lo, trust_hi, too_close)
     return {"frames": int(len(deviations)),
             "median": float(np.median(finite)) if len(finite) else float("nan"),
             "p95": float(np.quantile(finite, 0.95)) if len(finite) else float("nan"),
@@ -318,9 +344,15 @@ def dp_command():
     return shutil.which("dp") or os.path.join(os.path.dirname(sys.executable), "dp")
 
 
-def training_input(settings, type_map, sel, steps, training_systems, validation_systems, rcut=None):
+def training_input(settings, type_map, sel, steps, training_systems, validation_systems, rcut=None,
+                   start_lr=START_LR):
     """deepmd-kit's input.json of an se_e2_a model, trained on energies and forces
-    (float64; the fast model is frozen in float32 afterwards)."""
+    (float64; the fast model is frozen in float32 afterwards).  A start_lr below
+    START_LR continues the full schedule from that rate: the loss prefactors start
+    where the full schedule has them at that rate."""
+    def prefactor(start, limit):
+        fraction = start_lr / START_LR
+        return start * fraction + limit * (1 - fraction)
     return {
         "model": {
             "type_map": type_map,
@@ -331,8 +363,10 @@ def training_input(settings, type_map, sel, steps, training_systems, validation_
             "fitting_net": {"neuron": list(settings.fitting_neurons), "resnet_dt": True, "precision": "float64",
                             "seed": settings.seed},
         },
-        "learning_rate": {"type": "exp", "decay_steps": max(steps // 100, 1), "start_lr": 1e-3, "stop_lr": 3e-6},
-        "loss": {"type": "ener", "start_pref_e": 0.02, "limit_pref_e": 2, "start_pref_f": 1000, "limit_pref_f": 1,
+        "learning_rate": {"type": "exp", "decay_steps": max(steps // 100, 1), "start_lr": start_lr,
+                          "stop_lr": STOP_LR},
+        "loss": {"type": "ener", "start_pref_e": prefactor(*PREF_E), "limit_pref_e": PREF_E[1],
+                 "start_pref_f": prefactor(*PREF_F), "limit_pref_f": PREF_F[1],
                  "start_pref_v": 0, "limit_pref_v": 0},
         "training": {
             "training_data": {"systems": training_systems, "batch_size": 1},
@@ -625,7 +659,8 @@ class Distillation:
         folder = self.work.path(f"round-{k}")
         steps = s.train_steps if k == 0 else s.retrain_steps
         config = training_input(s, self.type_map, self.sel(), steps, self.training_systems(),
-                                [self.work.path("data", "explore", "validation")])
+                                [self.work.path("data", "explore", "validation")],
+                                start_lr=START_LR if k == 0 else s.retrain_start_lr)
         init = None if k == 0 else self.work.path(f"round-{k - 1}", "model.ckpt.pt")
         checkpoint = train(folder, config, steps, init, self.bar, f"train round {k}")
         fast = freeze_fast(folder, checkpoint, self.smallest_distance(), s.compress_step,
@@ -672,27 +707,37 @@ class Distillation:
         boxes = np.concatenate(boxes)
         np.savez(self.work.path(f"round-{k}", "survey.npz"), coords=coords, boxes=boxes,
                  deviations=np.array(deviations))
-        return {**deviation_statistics(deviations, s.trust_lo, s.trust_hi), "runs": runs}
+        return {**deviation_statistics(deviations, s.trust_lo, s.trust_hi, self.too_close(coords, boxes)),
+                "runs": runs}
+
+    def too_close(self, coords, boxes):
+        """Per frame: has it two atoms closer than min_distance_factor times the closest
+        pair of the explored data (a configuration the teacher should not be asked about)?"""
+        limit = self.settings.min_distance_factor * self.work.result("label")["smallest_distance"]
+        return np.array([pair_distances(c, b).min() < limit for c, b in zip(coords, boxes)], dtype=bool)
 
     def survey_statistics(self, k):
         """Deviation statistics of round k's survey frames: all of them, and those of the
         alternating and of the fast-only runs."""
         s = self.settings
-        deviations = np.load(self.work.path(f"round-{k}", "survey.npz"))["deviations"]
+        survey = np.load(self.work.path(f"round-{k}", "survey.npz"))
+        deviations = survey["deviations"]
+        too_close = self.too_close(survey["coords"], survey["boxes"])
         kinds = []
         for run in self.work.result(f"survey-{k}")["runs"]:
             frames = int(round(run["ps"] * 1000 / s.sample_interval_fs))
             kinds += ["alternating" if run["scheme"].startswith("alternating") else "fast-only"] * frames
         kinds = np.array(kinds)
-        return {"all": deviation_statistics(deviations, s.trust_lo, s.trust_hi),
-                **{kind: deviation_statistics(deviations[kinds == kind], s.trust_lo, s.trust_hi)
+        return {"all": deviation_statistics(deviations, s.trust_lo, s.trust_hi, too_close),
+                **{kind: deviation_statistics(deviations[kinds == kind], s.trust_lo, s.trust_hi, too_close[kinds == kind])
                    for kind in ("alternating", "fast-only")}}
 
     # --- 5. selection ----------------------------------------------------------------------------
     def select_and_label(self, k):
         s = self.settings
         survey = np.load(self.work.path(f"round-{k}", "survey.npz"))
-        chosen = select_frames(survey["deviations"], s.trust_lo, s.trust_hi, s.frames_per_round, seed=s.seed + k)
+        chosen = select_frames(survey["deviations"], s.trust_lo, s.trust_hi, s.frames_per_round, seed=s.seed + k,
+                               too_close=self.too_close(survey["coords"], survey["boxes"]))
         coords, boxes = survey["coords"][chosen], survey["boxes"][chosen]
         bar = self.bar(total=len(chosen), desc=f"label round {k}", unit="frame")
         energies, forces = label_frames(s.accurate, self.structure, coords, boxes, s.platform, bar)
@@ -735,7 +780,7 @@ class Distillation:
         counts, _ = neighbour_statistics(np.concatenate(all_coords), np.concatenate(all_boxes), self.atom_types,
                                          len(self.type_map), self.accurate_rcut)
         sel = sel_from_counts(counts)
-        settings = dataclasses.replace(s, descriptor_neurons=[8, 16, 32])
+        settings = dataclasses.replace(s, descriptor_neurons=s.residual_descriptor_neurons)
         config = training_input(settings, self.type_map, sel, s.residual_steps,
                                 residual_systems[:-1], residual_systems[-1:], rcut=self.accurate_rcut)
         folder = self.work.path("residual")
@@ -748,13 +793,17 @@ class Distillation:
         from . import analysis, bench, validate
         s = self.settings
         fast = self.work.path("fast.pth")
+        candidates = (f"at or above {s.trust_lo:g} eV/A" if s.trust_hi is None
+                      else f"in [{s.trust_lo:g}, {s.trust_hi:g}) eV/A")
         lines = [f"# Distilled fast model for {os.path.basename(s.accurate)}", "",
                  f"Fast model: `fast.pth` (se_e2_a, rcut {s.rcut:g} A, sel {self.sel()}, float32, compressed), "
                  f"from {self.work.result('label')['frames']} explored frames at "
                  f"{', '.join(f'{t:g}' for t in s.temperatures)} K and the frames selected in each round.", "",
                  "## Rounds: the pair's force deviation max_i |F_acc - F_fast| (eV/A) on the survey frames", "",
-                 f"Frames with deviation in [{s.trust_lo:g}, {s.trust_hi:g}) eV/A are candidates for labelling; the "
-                 "round with the lowest 95th percentile on alternation's frames is kept.", "",
+                 f"Frames with deviation {candidates} are candidates for labelling; frames with two atoms closer than "
+                 f"{s.min_distance_factor:g} times the explored data's closest pair "
+                 f"({self.work.result('label')['smallest_distance']:.3f} A) are refused as failed. The round with "
+                 "the lowest 95th percentile on alternation's frames is kept.", "",
                  "| round | training frames | alternation: median | p95 | max | fast alone: median | p95 | max | "
                  "accurate / candidate / failed frames |",
                  "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
@@ -860,14 +909,22 @@ def build_parser():
     parser.add_argument("--survey-time", dest="survey_ps", type=float, default=d.survey_ps, help="ps per survey run")
     parser.add_argument("--starts", dest="starts_per_temperature", type=int, default=d.starts_per_temperature, help="survey starts per temperature")
     parser.add_argument("--trust-lo", type=float, default=d.trust_lo, help="eV/A")
-    parser.add_argument("--trust-hi", type=float, default=d.trust_hi, help="eV/A")
+    parser.add_argument("--trust-hi", type=float, default=d.trust_hi,
+                        help="eV/A; frames at or above it are not labelled (default: no upper level)")
+    parser.add_argument("--min-distance-factor", type=float, default=d.min_distance_factor,
+                        help="frames with two atoms closer than this times the explored data's closest pair "
+                             "are not labelled")
     parser.add_argument("--frames-per-round", type=int, default=d.frames_per_round)
+    parser.add_argument("--retrain-start-lr", type=float, default=d.retrain_start_lr,
+                        help="later rounds continue the first training's schedule from this learning rate")
     parser.add_argument("--min-improvement", type=float, default=d.min_improvement,
                         help="stop when the deviation's 95th percentile improves by less than this fraction")
     parser.add_argument("--max-temperature-factor", type=float, default=d.max_temperature_factor,
                         help="a survey run stops above this times its temperature")
     parser.add_argument("--residual", action="store_true", help="also co-train a residual model for rRESPA")
     parser.add_argument("--residual-steps", type=int, default=d.residual_steps)
+    parser.add_argument("--residual-descriptor-neurons", type=int, nargs="+", default=d.residual_descriptor_neurons,
+                        help="the residual's embedding net (it runs at the accurate model's cutoff)")
     parser.add_argument("--no-report", dest="report", action="store_false")
     parser.add_argument("--validate-time", dest="validate_ps", type=float, default=d.validate_ps, help="ps per scheme in the report")
     parser.add_argument("--bench-steps", type=int, default=d.bench_steps)

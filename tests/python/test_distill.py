@@ -158,6 +158,10 @@ def test_an_interrupted_run_resumes_after_its_last_finished_stage(tiny_run):
     # round 1 starts from round 0's weights
     commands = [line for line in open(os.path.join(out, "round-1", "train.log")) if line.startswith("$ ")]
     assert "--init-model" in commands[0] and os.path.join("round-0", "model.ckpt.pt") in commands[0]
+    # and continues the first training's schedule from the retraining rate
+    first, later = (json.load(open(os.path.join(out, f"round-{k}", "input.json"))) for k in (0, 1))
+    assert first["learning_rate"]["start_lr"] == distill.START_LR
+    assert later["learning_rate"]["start_lr"] == distill.Settings("", "", "").retrain_start_lr
     # A different run may not reuse the folder.
     with pytest.raises(ValueError, match="other settings.*rcut"):
         distill.distill(ACCURATE, WATER_PDB, out, log=lambda _: None, progress=False, **{**TINY, "rcut": 3.5})
@@ -200,6 +204,22 @@ def test_an_interrupted_training_restarts_from_its_last_checkpoint(tiny_run, tmp
     assert steps[restart] == interrupted_at and steps[-1] == 300 and steps.count(1) == 1
 
 
+def test_retraining_continues_the_first_trainings_schedule(tmp_path):
+    """A later round starts at retrain_start_lr with the loss weights the first training
+    has at that rate (deepmd-kit moves them with the rate: limit + (start - limit) lr / start_lr),
+    and ends where the first training ends."""
+    settings = distill.Settings(ACCURATE, WATER_PDB, str(tmp_path))
+    first, later = (distill.training_input(settings, ["O", "H"], [20, 40], 5000, ["t"], ["v"], start_lr=lr)
+                    for lr in (distill.START_LR, 1e-4))
+    loss, rate = first["loss"], first["learning_rate"]
+    for name in ("e", "f"):
+        at_1e4 = loss[f"limit_pref_{name}"] + (loss[f"start_pref_{name}"] - loss[f"limit_pref_{name}"]) * 1e-4 / rate["start_lr"]
+        assert later["loss"][f"start_pref_{name}"] == pytest.approx(at_1e4, rel=1e-12)
+        assert later["loss"][f"limit_pref_{name}"] == loss[f"limit_pref_{name}"]
+    assert (loss["start_pref_e"], loss["start_pref_f"]) == (0.02, 1000)
+    assert later["learning_rate"]["start_lr"] == 1e-4 and later["learning_rate"]["stop_lr"] == rate["stop_lr"]
+
+
 def test_frames_are_classified_and_selected_by_the_trust_levels():
     deviations = np.array([0.1, 0.7, 5.0, np.nan, 0.59, 0.6, 3.99, 4.0, 2.0, 1.0])
     classes = distill.classify(deviations, 0.6, 4.0)
@@ -214,6 +234,28 @@ def test_frames_are_classified_and_selected_by_the_trust_levels():
     stats = distill.deviation_statistics(deviations, 0.6, 4.0)
     assert (stats["accurate"], stats["candidate"], stats["failed"]) == (2, 5, 3)
     assert stats["max"] == 5.0 and stats["median"] == pytest.approx(np.median(deviations[~np.isnan(deviations)]))
+    # No upper level (the default): only non-finite frames and those marked too close fail.
+    too_close = np.zeros(len(deviations), dtype=bool)
+    too_close[[1, 4]] = True
+    assert list(distill.classify(deviations, 0.6, None, too_close)) == [
+        "accurate", "failed", "candidate", "failed", "failed", "candidate", "candidate", "candidate", "candidate",
+        "candidate"]
+    assert list(distill.select_frames(deviations, 0.6, None, limit=10, too_close=too_close)) == [2, 5, 6, 7, 8, 9]
+
+
+def test_frames_with_atoms_closer_than_the_explored_data_are_refused(tmp_path):
+    """Scripted frames of three atoms in a 10 A box: a pair at 0.7 A is below 0.8 times
+    the explored data's closest pair (1.0 A), a pair at 0.9 A is not; the minimum image
+    counts (atoms 0.75 A apart across the box face)."""
+    work = distill.Work(str(tmp_path), print)
+    work.finish("label", {"smallest_distance": 1.0})
+    probe = type("Probe", (), {"settings": distill.Settings(ACCURATE, WATER_PDB, str(tmp_path)), "work": work})()
+    box = np.eye(3) * 10.0
+    frames = [[[1, 1, 1], [1, 1, 1.9], [5, 5, 5]],
+              [[1, 1, 1], [1, 1, 1.7], [5, 5, 5]],
+              [[0.2, 5, 5], [9.45, 5, 5], [5, 1, 1]]]
+    too_close = distill.Distillation.too_close(probe, np.array(frames, dtype=float), np.array([box] * 3))
+    assert list(too_close) == [False, True, True]
 
 
 def test_selection_on_frames_scored_by_the_plugin():
@@ -264,13 +306,25 @@ def test_survey_statistics_split_alternation_from_the_fast_model_alone(tmp_path)
     work = distill.Work(str(tmp_path), print)
     os.makedirs(work.path("round-0"))
     deviations = np.array([0.1, 0.2, 9.0, 0.5, 0.7])
-    np.savez(work.path("round-0", "survey.npz"), deviations=deviations)
+    coords = np.array([[[1, 1, 1], [1, 1, 2.5]]] * 5, dtype=float)
+    coords[4, 1, 2] = 1.5                          # the last frame has a pair 0.5 A apart
+    np.savez(work.path("round-0", "survey.npz"), deviations=deviations, coords=coords,
+             boxes=np.array([np.eye(3) * 10] * 5))
+    work.finish("label", {"smallest_distance": 1.0})
     work.finish("survey-0", {"runs": [{"scheme": "fast-only", "ps": 0.03}, {"scheme": "alternating 1:3", "ps": 0.02}]})
-    probe = type("Probe", (), {"settings": distill.Settings(ACCURATE, WATER_PDB, str(tmp_path)), "work": work})()
+
+    class Probe:
+        too_close = distill.Distillation.too_close
+    probe = Probe()
+    probe.settings, probe.work = distill.Settings(ACCURATE, WATER_PDB, str(tmp_path)), work
     stats = distill.Distillation.survey_statistics(probe, 0)
     assert stats["fast-only"]["max"] == 9.0 and stats["fast-only"]["frames"] == 3
+    assert (stats["fast-only"]["candidate"], stats["fast-only"]["failed"]) == (1, 0)   # no upper trust level
     assert stats["alternating"]["median"] == pytest.approx(0.6) and stats["alternating"]["frames"] == 2
+    assert (stats["alternating"]["accurate"], stats["alternating"]["failed"]) == (1, 1)
     assert stats["all"]["frames"] == 5 and stats["all"]["failed"] == 1
+    probe.settings = distill.Settings(ACCURATE, WATER_PDB, str(tmp_path), trust_hi=4.0)
+    assert distill.Distillation.survey_statistics(probe, 0)["fast-only"]["failed"] == 1
 
 
 @pytest.mark.parametrize("change, message", [
@@ -279,6 +333,9 @@ def test_survey_statistics_split_alternation_from_the_fast_model_alone(tmp_path)
     (dict(types=["O", "H"]), "types: 2 given for 192 atoms"),
     (dict(rcut_smth=4.0), "rcut_smth"),
     (dict(trust_lo=1.0, trust_hi=0.5), "trust_hi"),
+    (dict(min_distance_factor=1.5), "min_distance_factor must be in"),
+    (dict(retrain_start_lr=0.01), "retrain_start_lr must be in"),
+    (dict(residual_descriptor_neurons=[]), "residual_descriptor_neurons must be a list"),
     (dict(interval=1), "interval must be at least 2"),
     (dict(sel=[20]), "sel needs one count per type"),
     (dict(sample_interval_fs=0.7), "multiple of timestep_fs"),

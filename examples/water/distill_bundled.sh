@@ -7,7 +7,7 @@
 # The hand-made 4 A model (generate_data.py, explore.py, train.py) stays as the
 # comparison; see the README's "Distilled pair" section.
 #
-# About 1.5-2 hours on the 2-core development machine (one thread).  Run it again with
+# About 2 hours on the 2-core development machine (one thread).  Run it again with
 # the same arguments to resume after an interruption.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"

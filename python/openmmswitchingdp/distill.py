@@ -281,6 +281,11 @@ def pair_distances(coord, box):
     return distance
 
 
+def closest_pairs(coords, boxes):
+    """Per frame, the smallest minimum-image interatomic distance (A)."""
+    return np.array([pair_distances(coord, box).min() for coord, box in zip(coords, boxes)])
+
+
 def neighbour_statistics(coords, boxes, atom_types, ntypes, rcut):
     """(largest number of neighbours of each type within rcut of any atom in any frame,
     smallest interatomic distance), in A.  Minimum image: the box must be at least
@@ -705,24 +710,33 @@ class Distillation:
                                  "ps": len(c) * s.sample_interval_fs / 1000, "complete": len(c) == frames})
         coords = np.concatenate(coords)
         boxes = np.concatenate(boxes)
+        closest = closest_pairs(coords, boxes)
         np.savez(self.work.path(f"round-{k}", "survey.npz"), coords=coords, boxes=boxes,
-                 deviations=np.array(deviations))
-        return {**deviation_statistics(deviations, s.trust_lo, s.trust_hi, self.too_close(coords, boxes)),
-                "runs": runs}
+                 deviations=np.array(deviations), closest=closest)
+        return {**deviation_statistics(deviations, s.trust_lo, s.trust_hi, self.too_close(closest)), "runs": runs}
 
-    def too_close(self, coords, boxes):
-        """Per frame: has it two atoms closer than min_distance_factor times the closest
-        pair of the explored data (a configuration the teacher should not be asked about)?"""
+    def load_survey(self, k):
+        """Round k's survey frames; each frame's closest pair is computed once, by survey()
+        (and here for a survey written before it was stored)."""
+        survey = dict(np.load(self.work.path(f"round-{k}", "survey.npz")))
+        if "closest" not in survey:
+            survey["closest"] = closest_pairs(survey["coords"], survey["boxes"])
+        return survey
+
+    def too_close(self, closest):
+        """Per frame, from its closest pair (A): are two atoms closer than
+        min_distance_factor times the closest pair of the explored data (a configuration
+        the teacher should not be asked about)?"""
         limit = self.settings.min_distance_factor * self.work.result("label")["smallest_distance"]
-        return np.array([pair_distances(c, b).min() < limit for c, b in zip(coords, boxes)], dtype=bool)
+        return np.asarray(closest) < limit
 
     def survey_statistics(self, k):
         """Deviation statistics of round k's survey frames: all of them, and those of the
         alternating and of the fast-only runs."""
         s = self.settings
-        survey = np.load(self.work.path(f"round-{k}", "survey.npz"))
+        survey = self.load_survey(k)
         deviations = survey["deviations"]
-        too_close = self.too_close(survey["coords"], survey["boxes"])
+        too_close = self.too_close(survey["closest"])
         kinds = []
         for run in self.work.result(f"survey-{k}")["runs"]:
             frames = int(round(run["ps"] * 1000 / s.sample_interval_fs))
@@ -735,9 +749,9 @@ class Distillation:
     # --- 5. selection ----------------------------------------------------------------------------
     def select_and_label(self, k):
         s = self.settings
-        survey = np.load(self.work.path(f"round-{k}", "survey.npz"))
+        survey = self.load_survey(k)
         chosen = select_frames(survey["deviations"], s.trust_lo, s.trust_hi, s.frames_per_round, seed=s.seed + k,
-                               too_close=self.too_close(survey["coords"], survey["boxes"]))
+                               too_close=self.too_close(survey["closest"]))
         coords, boxes = survey["coords"][chosen], survey["boxes"][chosen]
         bar = self.bar(total=len(chosen), desc=f"label round {k}", unit="frame")
         energies, forces = label_frames(s.accurate, self.structure, coords, boxes, s.platform, bar)

@@ -137,6 +137,13 @@ def test_labels_equal_the_accurate_models_energies_and_forces(tiny_run):
     assert energies == pytest.approx(expected_e.reshape(-1), rel=1e-10)
     assert np.abs(forces - expected_f.reshape(forces.shape)).max() < 1e-8
     survey = np.load(os.path.join(out, "round-0", "survey.npz"))
+    # each frame's closest pair, stored once: brute force over the 27 nearest images
+    shifts = np.array([[i, j, l] for i in (-1, 0, 1) for j in (-1, 0, 1) for l in (-1, 0, 1)], dtype=float)
+    for coord, box, closest in zip(survey["coords"], survey["boxes"], survey["closest"]):
+        delta = coord[:, None, None, :] - coord[None, :, None, :] + (shifts @ box)[None, None, :, :]
+        distance = np.linalg.norm(delta, axis=3).min(axis=2)
+        np.fill_diagonal(distance, np.inf)
+        assert closest == pytest.approx(distance.min(), rel=1e-12)
     assert any(np.allclose(coords[0], c) for c in survey["coords"])
     assert len(distill.read_system(os.path.join(out, "data", "explore", "validation"))[0]) == 2
 
@@ -254,8 +261,9 @@ def test_frames_with_atoms_closer_than_the_explored_data_are_refused(tmp_path):
     frames = [[[1, 1, 1], [1, 1, 1.9], [5, 5, 5]],
               [[1, 1, 1], [1, 1, 1.7], [5, 5, 5]],
               [[0.2, 5, 5], [9.45, 5, 5], [5, 1, 1]]]
-    too_close = distill.Distillation.too_close(probe, np.array(frames, dtype=float), np.array([box] * 3))
-    assert list(too_close) == [False, True, True]
+    closest = distill.closest_pairs(np.array(frames, dtype=float), np.array([box] * 3))
+    assert closest == pytest.approx([0.9, 0.7, 0.75])
+    assert list(distill.Distillation.too_close(probe, closest)) == [False, True, True]
 
 
 def test_selection_on_frames_scored_by_the_plugin():
@@ -313,8 +321,9 @@ def test_survey_statistics_split_alternation_from_the_fast_model_alone(tmp_path)
     work.finish("label", {"smallest_distance": 1.0})
     work.finish("survey-0", {"runs": [{"scheme": "fast-only", "ps": 0.03}, {"scheme": "alternating 1:3", "ps": 0.02}]})
 
-    class Probe:
+    class Probe:     # a survey written without the closest pairs: load_survey computes them
         too_close = distill.Distillation.too_close
+        load_survey = distill.Distillation.load_survey
     probe = Probe()
     probe.settings, probe.work = distill.Settings(ACCURATE, WATER_PDB, str(tmp_path)), work
     stats = distill.Distillation.survey_statistics(probe, 0)

@@ -1,6 +1,7 @@
 """The guard's proof on the bundled water: switchingdp-validate's runs (accurate-only,
 fast-only, 1:3 alternation and guarded 1:3 alternation, all from the same state the
-accurate model reached) with a weak fast model and with the bundled good one.
+accurate model reached) with a weak fast model and with good ones: the bundled
+distilled one and the hand-made one.
 
     python examples/water/guard_proof.py --threshold 1.0 --time 4 --out docs/guard
 
@@ -14,7 +15,8 @@ import os
 from openmmswitchingdp import analysis, validate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PAIRS = {"weak": os.path.join(HERE, "water_4A_weak.pth"), "good": os.path.join(HERE, "water_4A.pth")}
+PAIRS = {"weak": os.path.join(HERE, "water_4A_weak.pth"), "good": os.path.join(HERE, "water_4A.pth"),
+         "distilled": os.path.join(HERE, "water_4A_distilled.pth")}
 
 
 def main():
@@ -24,6 +26,7 @@ def main():
     parser.add_argument("--pairs", nargs="+", default=list(PAIRS), choices=list(PAIRS))
     parser.add_argument("--out", default=os.path.join(HERE, "..", "..", "docs", "guard"))
     args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
     tables = []
     for pair in args.pairs:
         out = os.path.join(args.out, pair)

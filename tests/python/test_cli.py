@@ -17,7 +17,10 @@ def run(capsys, *arguments):
 
 def test_pair_counts(capsys):
     # Langevin evaluates at the start of each step: steps 0..7, accurate on 0 and 4.
-    assert "model evaluations: 2 accurate, 6 fast" in run(capsys)
+    out = run(capsys)
+    assert "model evaluations: 2 accurate, 6 fast" in out
+    # The default pair: the 6 A model and its distilled partner.
+    assert "(water_6A.pth accurate, water_4A_distilled.pth fast)" in out
 
 
 def test_single_model(capsys):
@@ -43,3 +46,15 @@ def test_guard_and_deviation_log(capsys, tmp_path):
     assert len(rows) == 1 + 8 and rows[1].startswith("0,") and rows[-1].endswith(",accurate,fallback")
     with pytest.raises(SystemExit):
         run(capsys, "--guard", "0.1", "--mode", "mts")
+
+
+def test_bundled_residual_pair(capsys):
+    # --slow-term residual alone takes the bundled residual with the fast model it was
+    # co-trained with; one of the two given alone would pair models that do not belong.
+    out = run(capsys, "--mode", "mts", "--slow-term", "residual")
+    assert "(water_6A_distilled_residual.pth residual, water_4A_distilled.pth fast)" in out
+    # 8 outer steps of 4 inner ones, plus the forces of the start: 1 + 8 slow, 1 + 32 fast.
+    assert "model evaluations: 9 accurate, 33 fast" in out
+    with pytest.raises(SystemExit):
+        run(capsys, "--mode", "mts", "--slow-term", "residual", "--accurate", ACCURATE)
+

@@ -42,6 +42,10 @@ def test_guard_and_deviation_log(capsys, tmp_path):
     log = tmp_path / "deviation.csv"
     out = run(capsys, "--guard", "1e-9", "--deviation-log", str(log))
     assert "guarded at 1e-09 eV/A" in out and "model evaluations: 8 accurate, 8 fast" in out
+    assert "warning: the guard ran the accurate model on 100 % of the steps (the schedule alone: 25 %)" in out
+    # A threshold no check crosses: the schedule's own steps, and no warning.
+    out = run(capsys, "--guard", "1e9")
+    assert "model evaluations: 2 accurate, 8 fast" in out and "warning" not in out
     rows = log.read_text().splitlines()
     assert len(rows) == 1 + 8 and rows[1].startswith("0,") and rows[-1].endswith(",accurate,fallback")
     with pytest.raises(SystemExit):

@@ -84,8 +84,10 @@ def test_the_report_has_the_rounds_accuracy_and_speed(tiny_run):
     report = open(os.path.join(out, "report.md")).read()
     for heading in ("## Rounds", "## Accuracy", "## Speed"):
         assert heading in report
-    for scheme in ("accurate-only", "fast-only", "alternating 1:3", "rRESPA 2/0.5 fs"):
+    for scheme in ("accurate-only", "fast-only", "alternating 1:3", "rRESPA 2/0.5 fs",
+                   "rRESPA 2/0.5 fs, co-trained residual"):
         assert f"| {scheme} |" in report
+    assert "## Speed (switchingdp-bench, 192 atoms," in report
     assert os.path.isfile(os.path.join(out, "validate", "rdf.png"))
 
 
@@ -346,6 +348,7 @@ def test_survey_statistics_split_alternation_from_the_fast_model_alone(tmp_path)
     (dict(retrain_start_lr=0.01), "retrain_start_lr must be in"),
     (dict(residual_descriptor_neurons=[]), "residual_descriptor_neurons must be a list"),
     (dict(interval=1), "interval must be at least 2"),
+    (dict(bench_replicate=0), "bench_replicate must be at least 1"),
     (dict(sel=[20]), "sel needs one count per type"),
     (dict(sample_interval_fs=0.7), "multiple of timestep_fs"),
     (dict(explore_ps=float("nan")), "explore_ps must be positive"),

@@ -187,8 +187,9 @@ def main(argv=None):
         share, scheduled = accurate / args.steps, 1 / args.interval
         if share > scheduled + FREQUENT_FALLBACK:
             print(f"warning: the guard ran the accurate model on {100 * share:.0f} % of the steps (the schedule alone: "
-                  f"{100 * scheduled:.0f} %). Frequent fallbacks heat the system: which steps use the fast model "
-                  "then depends on where the system is (docs/guard/README.md). Check the temperature in the log; "
+                  f"{100 * scheduled:.0f} %). Frequent fallbacks heat the system: each change between fallback and "
+                  "alternation leaves the stiffest motions out of equilibrium (docs/guard/README.md). Check the "
+                  "temperature in the log; "
                   "raise the threshold above the pair's deviation along plain alternation, or improve the fast model.")
     return 0
 

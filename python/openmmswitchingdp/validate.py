@@ -97,6 +97,16 @@ def shared_start(scheme, structure, args, progress):
     return state.getPositions(), state.getVelocities()
 
 
+def steps_per_sample(name, scheme, sample_interval_fs):
+    """A scheme's (outer) steps between sampled frames: the interval must be a whole
+    number of its steps."""
+    per_sample = int(round(sample_interval_fs / scheme.step_fs))
+    if per_sample < 1 or abs(per_sample * scheme.step_fs - sample_interval_fs) > 1e-6:
+        raise ValueError(f"{name}: --sample-interval {sample_interval_fs:g} fs is not a multiple of its "
+                         f"{scheme.step_fs:g} fs step; give one that is a multiple of every scheme's step")
+    return per_sample
+
+
 def run_scheme(name, scheme, structure, args, evaluate_frame, progress, start=None):
     """Sampled frames, energies, temperatures and speed of one NVT run, from `start`
     (positions, velocities) when given."""
@@ -108,10 +118,7 @@ def run_scheme(name, scheme, structure, args, evaluate_frame, progress, start=No
     integrator = context.getIntegrator()
     inner = scheme.inner_steps if scheme.kind == RESPA else 1
     outer_fs = scheme.step_fs
-    per_sample = int(round(args.sample_interval / outer_fs))
-    if per_sample < 1 or abs(per_sample * outer_fs - args.sample_interval) > 1e-6:
-        raise ValueError(f"{name}: --sample-interval {args.sample_interval} fs is not a multiple of its "
-                         f"{outer_fs:g} fs step")
+    per_sample = steps_per_sample(name, scheme, args.sample_interval)
     equilibration = int(round(args.scheme_equilibration * 1000 / outer_fs))
     samples = int(round(args.time * 1000 / args.sample_interval))
     atoms = context.getSystem().getNumParticles()
@@ -182,6 +189,8 @@ def validate(accurate, fast, pdb=bundled.WATER_PDB, replicate=1, time_ps=10.0, e
     names = [name for i, name in enumerate(runs) if which is None or i in which]
     if names[0] != "accurate-only":
         raise ValueError("accurate-only is the reference and must be among the schemes")
+    for name in names:   # before any run, not after the first schemes' hours
+        steps_per_sample(name, runs[name], sample_interval_fs)
     if progress:
         from tqdm import tqdm as progress_bar
     else:

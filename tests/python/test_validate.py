@@ -132,6 +132,15 @@ def test_a_run_that_blows_up_is_reported_and_the_others_go_on():
     assert "unstable after" in analysis.markdown_table(results)
 
 
+def test_a_sample_interval_that_does_not_fit_a_scheme_is_refused_before_any_run(monkeypatch):
+    """10 fs is no multiple of rRESPA's 4 fs outer step: refused up front, naming the
+    scheme, not after the schemes before it have run."""
+    monkeypatch.setattr(validate, "shared_start", lambda *_: pytest.fail("a run started before the check"))
+    with pytest.raises(ValueError, match=r"rRESPA 4/0.5 fs: --sample-interval 10 fs is not a multiple of its 4 fs step"):
+        validate.validate(ACCURATE, FAST, WATER_PDB, time_ps=0.1, inner_steps=8, sample_interval_fs=10.0,
+                          progress=False)
+
+
 def test_the_console_script_writes_its_outputs_and_exits_with_status_0(tmp_path):
     script = os.path.join(os.path.dirname(sys.executable), "switchingdp-validate")
     done = subprocess.run([script, "--accurate", FAST, "--fast", FAST, "--pdb", WATER_PDB, "--time", "0.2",

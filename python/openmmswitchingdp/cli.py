@@ -149,7 +149,7 @@ def main(argv=None):
         if args.guard is not None:
             description += f", guarded at {args.guard:g} eV/A"
     if kind != ACCURATE:
-        slow = "residual" if kind == RESPA and args.slow_term == "residual" else "accurate"
+        slow = "residual" if scheme.residual else "accurate"
         description += f" ({os.path.basename(args.accurate)} {slow}, {os.path.basename(args.fast)} fast)"
     platform = mm.Platform.getPlatformByName(args.platform)
     simulation = app.Simulation(topology, system, integrator, platform)

@@ -1,5 +1,6 @@
 #include "DPModel.h"
 #include "ExportedDPModel.h"
+#include "OpenMPRuntimes.h"
 #include "openmm/OpenMMException.h"
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <dlfcn.h>
@@ -231,6 +232,9 @@ std::unique_ptr<DPModel> DPModel::load(const std::string& contents, const std::s
             model->to(device);
     }
     checkInfo(model->getInfo(), label);
+    // deepmd-kit's op library (loaded for this model, or before by deepmd-kit itself)
+    // brings an OpenMP runtime of its own: see OpenMPRuntimes.
+    OpenMPRuntimes::discover();
     return model;
 }
 

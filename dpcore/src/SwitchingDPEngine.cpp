@@ -1,6 +1,7 @@
 #include "SwitchingDPEngine.h"
 #include "DPModel.h"
 #include "HostNeighborList.h"
+#include "OpenMPRuntimes.h"
 #include "SwitchingDPForce.h"
 #include "TensorNeighborList.h"
 #include "openmm/OpenMMException.h"
@@ -202,6 +203,8 @@ const DPResult& SwitchingDPEngine::evaluate(Model model, const Tensor& positions
     call.fparam = fparam[model];
     call.aparam = aparam[model];
     Tensor extendedForce;
+    if (device.is_cpu())
+        OpenMPRuntimes::serializeOnThisThread();
     Clock::time_point modelStart = Clock::now();
     Tensor energy = models[model]->compute(call, extendedForce);
     // Reading the energy waits for a device's queued work: the model's time ends here.

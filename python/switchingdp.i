@@ -69,16 +69,108 @@ namespace std {
 %}
 
 %pythonbegin %{
+import operator as _operator
+import os as _os
+
 import openmm.unit as unit
+
+# eV/A in kJ/mol/nm: the deviation settings' unit, as deepmd-kit and DP-GEN use it.
+_KJ_PER_MOL_NM_PER_EV_A = 96.48533212331002 * 10
 
 
 def _strip_units(value, expected, name):
-    """A Quantity's value in `expected` units, or a plain number as it is."""
+    """A Quantity's value in `expected` units as a float, or a plain number (numpy too) as a float."""
     if unit.is_quantity(value):
+        if expected is None:
+            raise TypeError(f"{name} must be a plain number, got a Quantity in {value.unit}")
         if not value.unit.is_compatible(expected):
             raise TypeError(f"{name} must be in units compatible with {expected}, got {value.unit}")
-        return value.value_in_unit(expected)
-    return value
+        value = value.value_in_unit(expected)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
+
+
+def _force_deviation(value, name):
+    """A force deviation in eV/A: a force Quantity converted (molar, e.g. kJ/mol/nm, or
+    per particle, e.g. eV/A written as elementary_charge*volt/angstrom), a plain number
+    taken as eV/A; any other dimension refused."""
+    if unit.is_quantity(value):
+        molar = unit.kilojoule_per_mole / unit.nanometer
+        if value.unit.is_compatible(molar):
+            return value.value_in_unit(molar) / _KJ_PER_MOL_NM_PER_EV_A
+        if value.unit.is_compatible(unit.kilojoule / unit.nanometer):
+            return (value * unit.AVOGADRO_CONSTANT_NA).value_in_unit(molar) / _KJ_PER_MOL_NM_PER_EV_A
+        raise TypeError(f"{name} is a force deviation (eV/A, or a force Quantity such as kJ/mol/nm); "
+                        f"got a Quantity in {value.unit}")
+    return _strip_units(value, None, name)
+
+
+def _integer(value, name):
+    """An integer setting: Python and numpy integers; floats and other types refused."""
+    try:
+        return _operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {value!r}") from None
+
+
+def _path(value):
+    """A model path: str or os.PathLike (pathlib.Path)."""
+    return _os.fspath(value) if isinstance(value, _os.PathLike) else value
+
+
+def _numbers(values, name):
+    """A list of floats from any iterable of numbers (a numpy array is flattened)."""
+    if hasattr(values, "ravel"):
+        values = values.ravel()
+    return [_strip_units(v, None, name) for v in values]
+%}
+
+%pythonprepend SwitchingDPPlugin::SwitchingDPForce::SwitchingDPForce %{
+    args = tuple(_path(a) for a in args)
+%}
+%pythonprepend SwitchingDPPlugin::SwitchingDPForce::setDeviationThreshold %{
+    maxForceDeviation = _force_deviation(maxForceDeviation, "the deviation threshold")
+%}
+%pythonprepend SwitchingDPPlugin::SwitchingDPForce::setDeviationLimit %{
+    maxForceDeviation = _force_deviation(maxForceDeviation, "the deviation limit")
+%}
+%pythonprepend SwitchingDPPlugin::SwitchingDPForce::setAccurateInterval %{
+    interval = _integer(interval, "the accurate interval")
+%}
+%pythonprepend SwitchingDPPlugin::SwitchingDPForce::setAccuratePhase %{
+    phase = _integer(phase, "the accurate phase")
+%}
+%pythonprepend SwitchingDPPlugin::SwitchingDPForce::setSlowForceGroup %{
+    group = _integer(group, "the slow force group")
+%}
+%pythonprepend SwitchingDPPlugin::SwitchingDPForce::setDeviationCheckInterval %{
+    accurateSteps = _integer(accurateSteps, "the deviation check interval")
+%}
+%pythonprepend SwitchingDPPlugin::SwitchingDPForce::setFallbackSteps %{
+    steps = _integer(steps, "the fallback steps")
+%}
+%pythonprepend SwitchingDPPlugin::SwitchingDPForce::setMode %{
+    mode = _integer(mode, "the mode")
+%}
+%pythonprepend SwitchingDPPlugin::SwitchingDPForce::setSlowTerm %{
+    term = _integer(term, "the slow term")
+%}
+%pythonprepend SwitchingDPPlugin::SwitchingDPForce::getModelForStep %{
+    step = _integer(step, "the step")
+%}
+%pythonprepend SwitchingDPPlugin::SwitchingDPForce::setParticles %{
+    particles = [_integer(p, "a particle index") for p in particles]
+%}
+%pythonprepend SwitchingDPPlugin::SwitchingDPForce::setTypes %{
+    types = [str(t) for t in types]
+%}
+%pythonprepend SwitchingDPPlugin::SwitchingDPForce::setFrameParameters %{
+    values = _numbers(values, "a frame parameter")
+%}
+%pythonprepend SwitchingDPPlugin::SwitchingDPForce::setAtomicParameters %{
+    values = _numbers(values, "an atomic parameter")
 %}
 
 %include "DPModelInfo.h"

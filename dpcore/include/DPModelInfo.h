@@ -35,6 +35,13 @@ enum Model { Accurate = 0, Fast = 1 };
 /** The two models' coefficients in one force evaluation, indexed by Model; 0 = not evaluated. */
 typedef std::array<double, 2> ModelCoefficients;
 
+/**
+ * Two DP particles closer than this (nm; 0.1 A, far below any bond) make an
+ * evaluation fail with their indices: DP models divide by pair distances, and two
+ * atoms on top of each other give NaN energies and forces.
+ */
+constexpr double MINIMUM_DISTANCE_NM = 0.01;
+
 /** How messages name a model. */
 inline const char* modelRole(int model) {
     return model == Accurate ? "accurate" : "fast";

@@ -24,6 +24,13 @@ struct DPModelInput {
     torch::Tensor coord;  ///< [nall, 3] float64, the caller's length unit
     torch::Tensor atoms;  ///< [nall] int64: the local atom each entry is (a ghost's owner)
     torch::Tensor nlist;  ///< [n, width] int64
+    /**
+     * The closest pair in nlist, where the list finds it at no cost (the host list;
+     * the caller's length unit): local atom i, the local atom j whose image is the
+     * neighbour, and their distance; distance < 0 where not known.
+     */
+    double closestDistance = -1;
+    int64_t closestI = -1, closestJ = -1;
 };
 
 /**

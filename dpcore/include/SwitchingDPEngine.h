@@ -97,6 +97,8 @@ private:
         DPResult result;
     };
     void checkFinite(const torch::Tensor& positions) const;
+    /** Throws, naming the closest pair if two particles overlap, else the model. */
+    [[noreturn]] void throwNonFiniteResult(Model model, const DPModelInput& input) const;
     /** The nlist forward_lower gets: padded to sum(sel), one column more if a type overflows its sel. */
     torch::Tensor widenForModel(Model model, const torch::Tensor& nlist, const torch::Tensor& types);
     std::array<std::unique_ptr<DPModel>, 2> models;

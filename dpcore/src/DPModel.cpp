@@ -5,6 +5,7 @@
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmath>
 #include <cstdio>
@@ -37,6 +38,10 @@ std::vector<long long> DPModelInfo::typeIndices(const std::vector<std::string>& 
 }
 
 std::string SwitchingDPPlugin::readModelFile(const std::string& path) {
+    struct stat status;
+    if (stat(path.c_str(), &status) == 0 && S_ISDIR(status.st_mode))
+        throw OpenMMException("SwitchingDPForce: model file '" + path + "' is a directory, not a frozen model "
+                "(give the .pth or .pt2 file inside it)");
     std::ifstream file(path, std::ios::binary);
     if (!file)
         throw OpenMMException("SwitchingDPForce: cannot open model file '" + path + "' (missing or unreadable)");

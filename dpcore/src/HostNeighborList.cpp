@@ -213,6 +213,8 @@ const DPModelInput& HostNeighborList::modelInput(double cutoff) {
     rowLength.assign(n, 0);
     ghostSlot.assign(numGhosts, -1);
     int width = 0;
+    double closest2 = cutoff2;
+    int closestI = -1, closestE = -1;
     for (int i = 0; i < n; i++) {
         const double* ri = &extended[3*i];
         int count = 0;
@@ -220,7 +222,13 @@ const DPModelInput& HostNeighborList::modelInput(double cutoff) {
             const int e = candidates[c];
             const double* re = &extended[3*e];
             double dx = re[0] - ri[0], dy = re[1] - ri[1], dz = re[2] - ri[2];
-            if (dx*dx + dy*dy + dz*dz < cutoff2) {
+            double r2 = dx*dx + dy*dy + dz*dz;
+            if (r2 < cutoff2) {
+                if (r2 < closest2) {
+                    closest2 = r2;
+                    closestI = i;
+                    closestE = e;
+                }
                 within[candidateStart[i] + count++] = e;
                 if (e >= n)
                     ghostSlot[e - n] = 0;
@@ -255,5 +263,9 @@ const DPModelInput& HostNeighborList::modelInput(double cutoff) {
     input.coord = torch::from_blob(modelCoord.data(), {nall, 3}, f64);
     input.atoms = torch::from_blob(modelAtoms.data(), {nall}, i64);
     input.nlist = torch::from_blob(modelList.data(), {n, width}, i64);
+    // No pair within the cutoff: the closest is at least the cutoff away.
+    input.closestDistance = (closestI < 0 ? cutoff : std::sqrt(closest2));
+    input.closestI = closestI;
+    input.closestJ = (closestE < 0 ? -1 : closestE < n ? closestE : ghostOwner[closestE - n]);
     return input;
 }

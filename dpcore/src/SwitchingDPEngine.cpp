@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <iostream>
+#include <limits>
 #include <numeric>
 
 using namespace SwitchingDPPlugin;
@@ -27,6 +29,15 @@ void checkOneTypePerParticle(std::size_t numTypeNames, std::size_t numParticles)
 [[noreturn]] void throwNonFinitePosition(int particle) {
     throw OpenMMException("SwitchingDPForce: particle " + std::to_string(particle) +
             " has a non-finite position (NaN or infinity); the simulation has probably blown up");
+}
+
+[[noreturn]] void throwOverlap(int particleI, int particleJ, double distanceNm) {
+    char distance[32];
+    std::snprintf(distance, sizeof(distance), "%.3g", distanceNm);
+    throw OpenMMException("SwitchingDPForce: particles " + std::to_string(particleI) + " and " + std::to_string(particleJ) +
+            " are " + distance + " nm apart, closer than the " + std::to_string(MINIMUM_DISTANCE_NM).substr(0, 4) +
+            " nm any two DP particles may be (the models would give non-finite or meaningless forces); check the "
+            "positions (duplicated atoms, or a structure that has blown up)");
 }
 
 /** A DP particle (System index) has `count` neighbours of model type `type` within a model's cutoff, more than sel. */
@@ -192,6 +203,8 @@ const DPResult& SwitchingDPEngine::evaluate(Model model, const Tensor& positions
         boxModel[i] = units.toModelLength(boxNm[i]);
     neighbors->update(positionsModel, periodic ? boxModel.data() : nullptr);
     const DPModelInput& input = neighbors->modelInput(models[model]->getInfo().cutoff);
+    if (input.closestDistance >= 0 && input.closestDistance < units.toModelLength(MINIMUM_DISTANCE_NM))
+        throwOverlap(particles[input.closestI], particles[input.closestJ], units.toNm(input.closestDistance));
     Tensor types = localTypes[model].index_select(0, input.atoms);
     Tensor nlist = widenForModel(model, input.nlist, types);
 
@@ -210,6 +223,10 @@ const DPResult& SwitchingDPEngine::evaluate(Model model, const Tensor& positions
     // Reading the energy waits for a device's queued work: the model's time ends here.
     const double energyModel = energy.item<double>();
     Clock::time_point modelEnd = Clock::now();
+    // Forces are checked where it costs nothing noticeable (on the CPU); a non-finite
+    // force with a finite energy does not happen with DP models' smooth switching.
+    if (!std::isfinite(energyModel) || (device.is_cpu() && !extendedForce.isfinite().all().item<bool>()))
+        throwNonFiniteResult(model, input);
     // Ghost forces go back to their owners (in entry order: deterministic on the CPU).
     Tensor forces = torch::zeros({n, 3}, positions.options())
             .index_add_(0, input.atoms, extendedForce.reshape({-1, 3}).to(torch::kFloat64));
@@ -223,6 +240,27 @@ const DPResult& SwitchingDPEngine::evaluate(Model model, const Tensor& positions
     timing[model].modelSeconds += std::chrono::duration<double>(modelEnd - modelStart).count();
     timing[model].evaluateSeconds += std::chrono::duration<double>(Clock::now() - start).count();
     return result;
+}
+
+void SwitchingDPEngine::throwNonFiniteResult(Model model, const DPModelInput& input) const {
+    // The usual cause is two atoms (nearly) on top of each other: find the closest pair
+    // in this model's list (this is the error path, so its cost does not matter).
+    const int64_t n = input.nlist.size(0), width = input.nlist.size(1);
+    if (n > 0 && width > 0) {
+        Tensor coord = input.coord.to(torch::kCPU), nlist = input.nlist.to(torch::kCPU), atoms = input.atoms.to(torch::kCPU);
+        Tensor neighbours = coord.index_select(0, nlist.clamp_min(0).reshape(-1)).view({n, width, 3});
+        Tensor distance = (neighbours - coord.narrow(0, 0, n).unsqueeze(1)).norm(2, 2)
+                .masked_fill(nlist < 0, std::numeric_limits<double>::infinity());
+        int64_t flat = distance.argmin().item<int64_t>(), i = flat / width;
+        double closest = distance.view(-1)[flat].item<double>();
+        if (closest < units.toModelLength(MINIMUM_DISTANCE_NM) || !std::isfinite(closest))
+            throwOverlap(particles[i], particles[atoms[nlist[i][flat % width].item<int64_t>()].item<int64_t>()],
+                         units.toNm(closest));
+    }
+    throw OpenMMException(std::string("SwitchingDPForce: the ") + modelRole(model) + " model '" + models[model]->getLabel() +
+            "' returned a non-finite energy or forces at these positions, with no two DP particles closer than " +
+            std::to_string(MINIMUM_DISTANCE_NM).substr(0, 4) + " nm; the structure may have blown up, or the model "
+            "may be broken");
 }
 
 void SwitchingDPEngine::checkFinite(const Tensor& positions) const {

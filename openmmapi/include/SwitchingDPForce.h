@@ -38,10 +38,30 @@ namespace SwitchingDPPlugin {
  * setEnergyScaleParameter() where a wrapper would only have scaled the energy.
  *
  * OpenMM units throughout (nm, kJ/mol); models are taken to use A and eV.  In
- * Python, lengths may be given as openmm.unit Quantities and are returned as them.
+ * Python, lengths may be given as openmm.unit Quantities and are returned as them;
+ * deviation thresholds and limits may be given as force Quantities (e.g.
+ * kJ/mol/nm), and a Quantity of any other dimension is refused.  Paths may be
+ * os.PathLike and numbers numpy scalars.
+ *
+ * Periodicity: the force is periodic unless setUsesPeriodicBoundaryConditions(false)
+ * is called.  A periodic force whose System still has OpenMM's default box (2 nm
+ * cube, never set) is refused when a Context is created, since that box is almost
+ * certainly not the user's: set the box, or make the force non-periodic.
+ *
+ * Threads (CPU, Reference and OpenCL platforms, where the models run on the CPU):
+ * the models run on torch's intra-op thread pool, whose size is torch's setting
+ * (torch.set_num_threads(); by default one thread per core, measured the fastest
+ * here).  deepmd-kit's own operators, which compressed models call, bring a second
+ * OpenMP runtime; they run on the evaluating thread alone, so that its idle thread
+ * pool never competes with torch's for the cores (see OpenMPRuntimes.h).
+ *
+ * Safety: two DP particles closer than MinimumDistance (nm) are refused with their
+ * indices, as are non-finite positions and a model result that is not finite.
  */
 class SwitchingDPForce : public OpenMM::Force {
 public:
+    /** Two DP particles closer than this (nm; 0.1 A) make an evaluation fail with their indices. */
+    static constexpr double MinimumDistance = MINIMUM_DISTANCE_NM;
     // The enums of the engine and the schedule, under the names users know.
     typedef SwitchingDPPlugin::Model Model;
     static constexpr Model Accurate = SwitchingDPPlugin::Accurate, Fast = SwitchingDPPlugin::Fast;
@@ -71,6 +91,7 @@ public:
 
     /** 2 for a switching pair, 1 for a one-model force (its model is Accurate). */
     int getNumModels() const { return numModels; }
+    /** The file a model was read from (for a deserialized force, the file it was read from when saved). */
     const std::string& getModelFile(Model model) const { return labels[checkModel(model)]; }
     /** The bytes of a model file, as embedded in serialized Systems. */
     const std::string& getModelContents(Model model) const { return contents[checkModel(model)]; }
@@ -94,6 +115,7 @@ public:
      * and by updateParametersInContext().
      */
     void setFrameParameters(const std::vector<double>& values);
+    /** The frame parameters given to setFrameParameters() (empty if none). */
     const std::vector<double>& getFrameParameters() const { return frameParameters; }
     /**
      * The atomic parameters (DeePMD-kit's aparam): dim_aparam values for each DP
@@ -101,31 +123,53 @@ public:
      * the order of the DP particles), given to every model that takes them.
      */
     void setAtomicParameters(const std::vector<double>& values);
+    /** The atomic parameters given to setAtomicParameters(), particle-major (empty if none). */
     const std::vector<double>& getAtomicParameters() const { return atomicParameters; }
 
     /** One DP type name per DP particle (names from the models' type_map). */
     void setTypes(const std::vector<std::string>& types);
+    /** The DP type names given to setTypes(), one per DP particle. */
     const std::vector<std::string>& getTypes() const { return types; }
     /** The System particles the models act on (default: empty, meaning all particles). */
     void setParticles(const std::vector<int>& particles);
+    /** The particles given to setParticles(); empty means every particle of the System. */
     const std::vector<int>& getParticles() const { return particles; }
 
     /** Alternating mode: accurate on one step in `interval` (4 gives the 1:3 scheme). */
     void setAccurateInterval(int interval);
+    /** Alternating mode: the accurate model runs on one step in this many (default 4). */
     int getAccurateInterval() const { return schedule.accurateInterval; }
     /** Alternating mode: the accurate steps are those with (step - phase) % interval == 0. */
     void setAccuratePhase(int phase);
+    /** Alternating mode: the step offset of the accurate steps (default 0). */
     int getAccuratePhase() const { return schedule.accuratePhase; }
     /** The model used at an integrator step in Alternating mode. */
     Model getModelForStep(long long step) const { return schedule.modelForStep(step); }
 
+    /**
+     * Alternating (the default: one model per step, chosen from the step count) or
+     * MultipleTimeStep (the fast model in this force's group, the slow term in
+     * getSlowForceGroup(), for rRESPA integrators).  In MultipleTimeStep mode, creating
+     * a Context fails if the slow group is this force's own group or if the
+     * integrator never evaluates it.
+     */
     void setMode(Mode mode);
+    /** Alternating or MultipleTimeStep. */
     Mode getMode() const { return (Mode) schedule.mode; }
-    /** MultipleTimeStep mode: the force group that receives the slow term (0 to 31). */
+    /** MultipleTimeStep mode: the force group that receives the slow term (0 to 31; not the force's own group). */
     void setSlowForceGroup(int group);
+    /** MultipleTimeStep mode: the force group that receives the slow term (default 1). */
     int getSlowForceGroup() const { return schedule.slowForceGroup; }
+    /**
+     * MultipleTimeStep mode: what the slow group receives, accurate - fast
+     * (Difference, the default, for independently trained models) or the accurate
+     * slot's model itself (Residual, for a residual co-trained with the fast model,
+     * E = E_fast + E_residual).
+     */
     void setSlowTerm(SlowTerm term);
+    /** Difference or Residual. */
     SlowTerm getSlowTerm() const { return (SlowTerm) schedule.slowTerm; }
+    /** All the settings that decide which model runs when (used by the ForceImpl). */
     const SwitchingDPSchedule& getSchedule() const { return schedule; }
 
     /**
@@ -139,6 +183,7 @@ public:
      * is created.
      */
     void setEnergyScaleParameter(const std::string& name);
+    /** The global parameter that scales this force, or empty for none. */
     const std::string& getEnergyScaleParameter() const { return energyScaleParameter; }
 
     /**
@@ -151,6 +196,7 @@ public:
      * residual model's force.
      */
     void setDeviationCheckInterval(int accurateSteps);
+    /** Deviation checks on every k-th accurate step; 0 (the default) for none. */
     int getDeviationCheckInterval() const { return schedule.deviationCheckInterval; }
     /**
      * The guard (Alternating mode; needs deviation checks): when a check finds a
@@ -160,30 +206,44 @@ public:
      * threshold for a whole interval; then the interval resumes.  The schedule stays
      * a function of the step count and this history, which Context parameters named
      * after the force hold, so checkpoints and States carry it.  0 (the default)
-     * turns the guard off.
+     * turns the guard off.  In Python, a force Quantity (e.g. kJ/mol/nm) is converted
+     * to eV/A; a plain number is taken as eV/A.
      */
     void setDeviationThreshold(double maxForceDeviation);
+    /** The guard's threshold in eV/A; 0 when the guard is off. */
     double getDeviationThreshold() const { return schedule.deviationThreshold; }
     /** Steps of accurate-only dynamics after the threshold is crossed; 0 (the default): until clean for an interval. */
     void setFallbackSteps(int steps);
+    /** Steps of a fallback; 0 (the default): until clean for a whole interval. */
     int getFallbackSteps() const { return schedule.fallbackSteps; }
     /**
      * A maximum atomic force deviation (eV/A) above which the step fails with an
      * error naming the step, the deviation and the worst particle, instead of going
      * on with a trajectory the fast model has taken somewhere wrong.  Needs
-     * deviation checks; 0 (the default) for no limit.
+     * deviation checks; 0 (the default) for no limit.  In Python, a force Quantity
+     * is converted to eV/A; a plain number is taken as eV/A.
      */
     void setDeviationLimit(double maxForceDeviation);
+    /** The deviation limit in eV/A; 0 for none. */
     double getDeviationLimit() const { return schedule.deviationLimit; }
     /** The last deviation check in a Context (step -1 if none yet in it). */
     ModelDeviation getLastDeviation(OpenMM::Context& context) const;
 
     /** Extra range of the neighbour list in nm, which lets it be reused between steps. */
     void setNeighborListSkin(double skin);
+    /** The neighbour list's skin in nm (default 0.1). */
     double getNeighborListSkin() const { return skin; }
 
+    /**
+     * Whether the models see the System's periodic box (default true).  A periodic
+     * force in a System whose box was never set (OpenMM's default 2 nm cube) is
+     * refused when a Context is created, unless this was called explicitly.
+     */
     void setUsesPeriodicBoundaryConditions(bool periodic);
+    /** Whether the models see the periodic box. */
     bool usesPeriodicBoundaryConditions() const { return periodic; }
+    /** Whether setUsesPeriodicBoundaryConditions() was called (else the force is periodic by default). */
+    bool periodicitySetExplicitly() const { return periodicExplicit; }
 
     /** How many times each model ({accurate, fast}) has been evaluated in a Context. */
     std::vector<long long> getEvaluationCounts(OpenMM::Context& context) const;
@@ -213,6 +273,7 @@ private:
     SwitchingDPSchedule schedule;
     double skin = 0.1;
     bool periodic = true;
+    bool periodicExplicit = false;
 };
 
 } // namespace SwitchingDPPlugin

@@ -183,6 +183,7 @@ void SwitchingDPForce::setNeighborListSkin(double skin) {
 
 void SwitchingDPForce::setUsesPeriodicBoundaryConditions(bool periodic) {
     this->periodic = periodic;
+    periodicExplicit = true;
 }
 
 std::vector<long long> SwitchingDPForce::getEvaluationCounts(Context& context) const {

@@ -2,7 +2,9 @@
 #include "SwitchingDPKernels.h"
 #include "openmm/OpenMMException.h"
 #include "openmm/internal/ContextImpl.h"
+#include "openmm/CustomIntegrator.h"
 #include <cctype>
+#include <regex>
 #include <cmath>
 #include <sstream>
 
@@ -32,8 +34,10 @@ void SwitchingDPForceImpl::initialize(ContextImpl& context) {
         throw OpenMMException("SwitchingDPForce: setTypes() gave " + std::to_string(owner.getTypes().size()) +
                 " names but the force has " + std::to_string(particles.size()) + " DP particles" +
                 (owner.getParticles().empty() ? " (all particles of the System)" : " (from setParticles())"));
+    checkPeriodicBox(system, owner);
     schedule = owner.getSchedule();
     checkGuardSettings(schedule);
+    checkMultipleTimeStepGroups(context, owner, schedule);
     if (schedule.guarded())
         guardParameters = guardParameterNames(owner);
     energyScaleParameter = owner.getEnergyScaleParameter();
@@ -104,6 +108,67 @@ void SwitchingDPForceImpl::checkGuardSettings(const SwitchingDPSchedule& schedul
         throw OpenMMException(name + "the deviation limit (" + std::to_string(schedule.deviationLimit) +
                 " eV/A) is below the threshold (" + std::to_string(schedule.deviationThreshold) +
                 " eV/A), so the guard could never act; set the limit above the threshold");
+}
+
+void SwitchingDPForceImpl::checkPeriodicBox(const System& system, const SwitchingDPForce& force) {
+    if (!force.usesPeriodicBoundaryConditions() || force.periodicitySetExplicitly())
+        return;
+    // OpenMM gives every System a 2 nm cubic box until one is set; a force that is
+    // periodic only by default would silently put the models in it.
+    Vec3 a, b, c;
+    system.getDefaultPeriodicBoxVectors(a, b, c);
+    if (a == Vec3(2, 0, 0) && b == Vec3(0, 2, 0) && c == Vec3(0, 0, 2))
+        throw OpenMMException("SwitchingDPForce: the force is periodic by default, but the System's periodic box was "
+                "never set (it is OpenMM's default 2 nm cube).  For a periodic system, set the box "
+                "(System.setDefaultPeriodicBoxVectors(), or a Topology with a box through createSystem()); for a "
+                "non-periodic one (a cluster, a molecule in vacuum), call setUsesPeriodicBoundaryConditions(False).  "
+                "(If your box really is a 2 nm cube, call setUsesPeriodicBoundaryConditions(True).)");
+}
+
+/** The force groups a CustomIntegrator's steps ask for: every group for f/energy, else the fN/energyN named. */
+static int groupsCustomIntegratorEvaluates(const CustomIntegrator& integrator) {
+    static const std::regex groupVariable("\\b(f|energy)([0-9]+)\\b"), allVariable("\\b(f|energy)\\b");
+    int groups = 0;
+    for (int i = 0; i < integrator.getNumComputations(); i++) {
+        CustomIntegrator::ComputationType type;
+        std::string variable, expression;
+        integrator.getComputationStep(i, type, variable, expression);
+        for (const std::string& text : {variable, expression}) {
+            if (std::regex_search(text, allVariable))
+                groups |= integrator.getIntegrationForceGroups();
+            for (std::sregex_iterator m(text.begin(), text.end(), groupVariable), end; m != end; ++m) {
+                int group = std::stoi((*m)[2].str());
+                if (group >= 0 && group < 32)
+                    groups |= 1 << group;
+            }
+        }
+    }
+    return groups;
+}
+
+void SwitchingDPForceImpl::checkMultipleTimeStepGroups(ContextImpl& context, const SwitchingDPForce& force,
+                                                       const SwitchingDPSchedule& schedule) {
+    if (schedule.numModels != 2 || schedule.mode != SwitchingDPSchedule::MultipleTimeStep)
+        return;
+    const int own = force.getForceGroup(), slow = schedule.slowForceGroup;
+    if (slow == own)
+        throw OpenMMException("SwitchingDPForce: in MultipleTimeStep mode the slow force group (" + std::to_string(slow) +
+                ") is the force's own group, so both terms would be applied together, which is the accurate model "
+                "alone on every step.  Give the slow term its own group: setSlowForceGroup() with a group other than "
+                "getForceGroup(), and integrate it on the outer step.");
+    const Integrator& integrator = context.getIntegrator();
+    const CustomIntegrator* custom = dynamic_cast<const CustomIntegrator*>(&integrator);
+    int evaluated = (custom != nullptr ? groupsCustomIntegratorEvaluates(*custom) : integrator.getIntegrationForceGroups());
+    for (int group : {slow, own})
+        if ((evaluated & (1 << group)) == 0) {
+            const bool isSlow = (group == slow);
+            throw OpenMMException("SwitchingDPForce: in MultipleTimeStep mode the " + std::string(isSlow ? "slow term" :
+                    "fast model") + " goes to force group " + std::to_string(group) + (isSlow ? " (setSlowForceGroup)" :
+                    " (the force's own group)") + ", but the integrator never evaluates that group, so the run would use " +
+                    (isSlow ? "the fast model alone" : "the slow term alone") + ".  Include group " + std::to_string(group) +
+                    " in the integrator (for MTSIntegrator / MTSLangevinIntegrator, a (group, steps) pair; for a "
+                    "CustomIntegrator, f" + std::to_string(group) + "), or use Alternating mode.");
+        }
 }
 
 static std::string parameterPrefix(const std::string& forceName) {
@@ -187,6 +252,7 @@ void SwitchingDPForceImpl::updateParametersInContext(ContextImpl& context) {
                 "is created, since its history is kept in Context parameters; call reinitialize() to change it");
     // Checks and parameters first: if anything is wrong this throws and changes nothing.
     checkGuardSettings(owner.getSchedule());
+    checkMultipleTimeStepGroups(context, owner, owner.getSchedule());
     kernel.getAs<CalcSwitchingDPForceKernel>().copyParametersToContext(context, owner);
     schedule = owner.getSchedule();
 }

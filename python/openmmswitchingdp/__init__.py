@@ -9,6 +9,7 @@ or through openmm-ml: ``MLPotential("switchingdp", accurate=..., fast=...).creat
 (see openmmswitchingdp.mlpotential).  Importing the package loads the platform plugins and the XML serialization proxy.
 """
 import os as _os
+from importlib import metadata as _metadata
 
 import openmm as _openmm
 
@@ -38,6 +39,11 @@ def _load_plugins():
 
 
 LOADED_PLUGINS = _load_plugins()
+
+try:
+    __version__ = _metadata.version("openmm-switchingdp")
+except _metadata.PackageNotFoundError:   # run from a source tree that was never installed
+    __version__ = "unknown"
 
 from .switchingdpforce import SwitchingDPForce  # noqa: E402
 

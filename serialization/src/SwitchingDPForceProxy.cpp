@@ -60,12 +60,14 @@ SwitchingDPForceProxy::SwitchingDPForceProxy() : SerializationProxy("SwitchingDP
 
 void SwitchingDPForceProxy::serialize(const void* object, SerializationNode& node) const {
     // Version 2 added one-model forces (no FastModel node) and the frame and atomic
-    // parameters; version 3 the energy scale parameter; version 4 the deviation checks and guard.
-    node.setIntProperty("version", 4);
+    // parameters; version 3 the energy scale parameter; version 4 the deviation checks and guard;
+    // version 5 whether periodicity was set explicitly.
+    node.setIntProperty("version", 5);
     const SwitchingDPForce& force = *reinterpret_cast<const SwitchingDPForce*>(object);
     node.setIntProperty("forceGroup", force.getForceGroup());
     node.setStringProperty("name", force.getName());
     node.setBoolProperty("usesPeriodic", force.usesPeriodicBoundaryConditions());
+    node.setBoolProperty("periodicSetExplicitly", force.periodicitySetExplicitly());
     node.setIntProperty("accurateInterval", force.getAccurateInterval());
     node.setIntProperty("accuratePhase", force.getAccuratePhase());
     node.setIntProperty("mode", force.getMode());
@@ -116,7 +118,7 @@ static bool hasChild(const SerializationNode& node, const std::string& name) {
 
 void* SwitchingDPForceProxy::deserialize(const SerializationNode& node) const {
     int version = node.getIntProperty("version");
-    if (version < 1 || version > 4)
+    if (version < 1 || version > 5)
         throw OpenMMException("SwitchingDPForce: unsupported XML version " + std::to_string(version));
     const SerializationNode& accurate = node.getChildNode(MODEL_TAGS[0]);
     bool twoModels = hasChild(node, MODEL_TAGS[1]);
@@ -128,11 +130,24 @@ void* SwitchingDPForceProxy::deserialize(const SerializationNode& node) const {
         if (fastContents.empty())
             throw OpenMMException("SwitchingDPForce: the XML's fast model is empty");
     }
-    std::unique_ptr<SwitchingDPForce> force(SwitchingDPForce::fromModelContents(
-            decodeBase64(accurate.getStringProperty("base64")), fastContents, accurate.getStringProperty("file"), fastFile));
+    std::unique_ptr<SwitchingDPForce> force;
+    try {
+        force.reset(SwitchingDPForce::fromModelContents(decodeBase64(accurate.getStringProperty("base64")), fastContents,
+                                                        accurate.getStringProperty("file"), fastFile));
+    }
+    catch (const std::exception& e) {
+        // The file names are where the models came from when the System was saved; what
+        // failed is the copy embedded in this XML.
+        throw OpenMMException("SwitchingDPForce: a model embedded in the XML cannot be loaded (the XML may be truncated "
+                "or corrupted; the file names below are those the models were read from when it was saved): " +
+                std::string(e.what()));
+    }
     force->setForceGroup(node.getIntProperty("forceGroup", 0));
     force->setName(node.getStringProperty("name", force->getName()));
-    force->setUsesPeriodicBoundaryConditions(node.getBoolProperty("usesPeriodic"));
+    // A force left periodic by default stays so (its box check still applies); version 4
+    // files and older did not record it, and are taken as set explicitly.
+    if (node.getBoolProperty("periodicSetExplicitly", true))
+        force->setUsesPeriodicBoundaryConditions(node.getBoolProperty("usesPeriodic"));
     if (twoModels) {
         force->setAccurateInterval(node.getIntProperty("accurateInterval"));
         force->setAccuratePhase(node.getIntProperty("accuratePhase"));

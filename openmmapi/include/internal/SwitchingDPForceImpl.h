@@ -47,6 +47,15 @@ private:
     void checkStepped(OpenMM::ContextImpl& context, long long step);
     /** The schedule's settings that need more than one setter to be meaningful. */
     static void checkGuardSettings(const SwitchingDPSchedule& schedule);
+    /** A periodic force (by default) in a System whose box is OpenMM's untouched default: refused. */
+    static void checkPeriodicBox(const OpenMM::System& system, const SwitchingDPForce& force);
+    /**
+     * MultipleTimeStep mode: the slow group must differ from the force's own group,
+     * and the Context's integrator must evaluate both groups; otherwise the split
+     * silently runs one model alone.
+     */
+    static void checkMultipleTimeStepGroups(OpenMM::ContextImpl& context, const SwitchingDPForce& force,
+                                            const SwitchingDPSchedule& schedule);
     // The guard's history lives in two Context parameters (so checkpoints and
     // States carry it), named after the force; empty when the force has no guard.
     static std::array<std::string, 2> guardParameterNames(const SwitchingDPForce& force);

@@ -3,20 +3,35 @@ each build run in alternating processes (A B A B ...), each process with its own
 interleaved rounds; per scheme and size, the median steps/s of each build and
 their ratio.  Used for the before/after tables of changes to the hot path.
 
-    python benchmarks/before_after.py --before openmmswitchingdp_old --after openmmswitchingdp \
+    python benchmarks/before_after.py --before /tmp/oldpkg --after openmmswitchingdp \
         --repeats 3 -- --replicate 1 2 --rounds 3 --no-baseline
-(A build is installed as a package of its own name beside openmmswitchingdp.)
+A build is either an installed package of its own name beside openmmswitchingdp, or a
+folder holding an unpacked build's `openmmswitchingdp` package (e.g. a wheel of an
+earlier commit, unzipped), which then runs under that name from PYTHONPATH, so that
+openmm-ml's entry point and every import in that process reach that build.
 """
 import argparse
+import os
 import re
 import statistics
 import subprocess
 import sys
 
 
-def run(package, bench_args):
+def run(build, bench_args):
+    environment = dict(os.environ)
+    package = build
+    if os.path.isdir(build):
+        package = "openmmswitchingdp"
+        environment["PYTHONPATH"] = os.pathsep.join(filter(None, [build, environment.get("PYTHONPATH")]))
+        # The unpacked build's libraries find torch's and OpenMM's through relative rpaths
+        # that hold only inside site-packages: name the installed ones' folders instead.
+        import importlib.util
+        site = os.path.dirname(os.path.dirname(importlib.util.find_spec("openmm").origin))
+        libraries = [os.path.join(site, "torch", "lib"), os.path.join(site, "OpenMM.libs", "lib")]
+        environment["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [*libraries, environment.get("LD_LIBRARY_PATH")]))
     out = subprocess.run([sys.executable, "-m", f"{package}.bench", *bench_args], check=True,
-                         capture_output=True, text=True).stdout
+                         capture_output=True, text=True, env=environment).stdout
     speeds, atoms = {}, None
     for line in out.splitlines():
         m = re.match(r"^(\d+) atoms on", line)

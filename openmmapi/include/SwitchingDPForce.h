@@ -56,7 +56,9 @@ namespace SwitchingDPPlugin {
  * pool never competes with torch's for the cores (see OpenMPRuntimes.h).
  *
  * Safety: two DP particles closer than MinimumDistance (nm) are refused with their
- * indices, as are non-finite positions and a model result that is not finite.
+ * indices (at every evaluation where the neighbour list is built on the host; on
+ * CUDA, whose list stays on the GPU, when the result is not finite), as are
+ * non-finite positions and a model result that is not finite.
  */
 class SwitchingDPForce : public OpenMM::Force {
 public:

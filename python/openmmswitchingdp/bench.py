@@ -31,8 +31,9 @@ import time
 import numpy as np
 
 from . import bundled, lammps
+from .cli import HelpFormatter
 from .schemes import (ACCURATE, ALTERNATING, FAST, FRICTION, PYTHON_FORCE, RESPA, TEMPERATURE, Structure,
-                      build_context, limit_threads, standard_schemes)
+                      add_threads_option, apply_threads, build_context, standard_schemes)
 from .units import ns_per_day
 
 LAMMPS_PREFIX = "LAMMPS "
@@ -223,19 +224,19 @@ def print_comparison(comparison, threads):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="switchingdp-bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--accurate", default=bundled.ACCURATE_MODEL)
-    parser.add_argument("--fast", default=bundled.FAST_MODEL)
-    parser.add_argument("--pdb", default=bundled.WATER_PDB)
+    parser = argparse.ArgumentParser(prog="switchingdp-bench", description=__doc__, formatter_class=HelpFormatter)
+    parser.add_argument("--accurate", default=bundled.ACCURATE_MODEL, help="accurate model (.pth)")
+    parser.add_argument("--fast", default=bundled.FAST_MODEL, help="fast model (.pth)")
+    parser.add_argument("--pdb", default=bundled.WATER_PDB, help="structure; its CRYST1 record sets the box")
     parser.add_argument("--replicate", type=int, nargs="+", default=[1, 2],
                         help="tile the PDB box n x n x n times; one table per value")
     parser.add_argument("--interval", type=int, default=4, help="alternation: accurate on 1 step in this many")
     parser.add_argument("--inner-steps", type=int, default=4, help="rRESPA: inner steps per outer step")
     parser.add_argument("--timestep", type=float, default=0.5, help="inner time step, fs")
     parser.add_argument("--steps", type=int, default=200, help="timed inner steps per run at the smallest size")
-    parser.add_argument("--warmup", type=int, default=8)
+    parser.add_argument("--warmup", type=int, default=8, help="untimed steps per run before timing")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds; the median is kept")
-    parser.add_argument("--platform", default="CPU")
+    parser.add_argument("--platform", default="CPU", help="OpenMM platform")
     parser.add_argument("--other-fast", nargs="+", default=[], metavar="MODEL",
                         help="more fast models to compare (e.g. a compressed float32 one)")
     parser.add_argument("--residual", metavar="MODEL",
@@ -245,22 +246,17 @@ def main(argv=None):
     parser.add_argument("--lammps", action="store_true",
                         help="also time accurate-only, fast-only and rRESPA in LAMMPS (pair_style deepmd) "
                              "and compare speeds and first-frame energies; implies --threads 1 unless given")
-    parser.add_argument("--threads", type=int,
-                        help="CPU threads for the plugin (OpenMM CPU platform and torch) and LAMMPS "
-                             "(default: each library's own, 1 with --lammps)")
+    add_threads_option(parser, note="; with --lammps: 1 unless given, LAMMPS on as many")
     args = parser.parse_args(argv)
     if min(args.interval, args.inner_steps, args.steps, args.rounds, *args.replicate) < 1:
         parser.error("--interval, --inner-steps, --steps, --rounds and --replicate must be at least 1")
-    if args.threads is not None and args.threads < 1:
-        parser.error("--threads must be at least 1")
     if args.lammps:
         reason = lammps.unavailable_reason()
         if reason:
             parser.error(f"--lammps: {reason}")
         if args.threads is None:
             args.threads = 1   # LAMMPS runs one thread: the fair comparison
-    if args.threads:
-        limit_threads(args.threads)
+    apply_threads(parser, args.threads)
 
     runs = standard_schemes(args.accurate, args.fast, args.interval, args.inner_steps, args.timestep, args.baseline,
                             args.other_fast, args.residual)

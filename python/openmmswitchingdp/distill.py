@@ -899,9 +899,10 @@ def distill(accurate, pdb, out, log=print, progress=True, on_stage=None, **optio
 
 
 def build_parser():
+    from .cli import HelpFormatter
+    from .schemes import add_threads_option
     d = Settings(accurate="", pdb="", out="")
-    parser = argparse.ArgumentParser(prog="switchingdp-distill", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="switchingdp-distill", description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--accurate", required=True, help="your accurate model (.pth)")
     parser.add_argument("--pdb", required=True, help="a starting structure; its CRYST1 record sets the box")
     parser.add_argument("--out", required=True, help="work folder (resumed if it holds an interrupted run)")
@@ -916,12 +917,15 @@ def build_parser():
     parser.add_argument("--rcut", type=float, default=d.rcut, help="the fast model's cutoff, A")
     parser.add_argument("--rcut-smth", type=float, default=d.rcut_smth, help="A")
     parser.add_argument("--sel", type=int, nargs="+", help="neighbours kept per type (default: from the data)")
-    parser.add_argument("--descriptor-neurons", type=int, nargs="+", default=d.descriptor_neurons)
-    parser.add_argument("--axis-neuron", type=int, default=d.axis_neuron)
-    parser.add_argument("--fitting-neurons", type=int, nargs="+", default=d.fitting_neurons)
+    parser.add_argument("--descriptor-neurons", type=int, nargs="+", default=d.descriptor_neurons,
+                        help="the fast model's embedding net")
+    parser.add_argument("--axis-neuron", type=int, default=d.axis_neuron, help="the fast model's axis neurons")
+    parser.add_argument("--fitting-neurons", type=int, nargs="+", default=d.fitting_neurons,
+                        help="the fast model's fitting net")
     parser.add_argument("--train-steps", type=int, default=d.train_steps, help="first training")
     parser.add_argument("--retrain-steps", type=int, default=d.retrain_steps, help="each later round")
-    parser.add_argument("--compress-step", type=float, default=d.compress_step)
+    parser.add_argument("--compress-step", type=float, default=d.compress_step,
+                        help="table step of deepmd-kit's model compression")
     parser.add_argument("--interval", type=int, default=d.interval, help="alternation surveyed and reported")
     parser.add_argument("--rounds", type=int, default=d.rounds, help="retrainings at most")
     parser.add_argument("--survey-time", dest="survey_ps", type=float, default=d.survey_ps, help="ps per survey run")
@@ -932,7 +936,8 @@ def build_parser():
     parser.add_argument("--min-distance-factor", type=float, default=d.min_distance_factor,
                         help="frames with two atoms closer than this times the explored data's closest pair "
                              "are not labelled")
-    parser.add_argument("--frames-per-round", type=int, default=d.frames_per_round)
+    parser.add_argument("--frames-per-round", type=int, default=d.frames_per_round,
+                        help="candidate frames labelled per retraining at most")
     parser.add_argument("--retrain-start-lr", type=float, default=d.retrain_start_lr,
                         help="later rounds continue the first training's schedule from this learning rate")
     parser.add_argument("--min-improvement", type=float, default=d.min_improvement,
@@ -940,26 +945,33 @@ def build_parser():
     parser.add_argument("--max-temperature-factor", type=float, default=d.max_temperature_factor,
                         help="a survey run stops above this times its temperature")
     parser.add_argument("--residual", action="store_true", help="also co-train a residual model for rRESPA")
-    parser.add_argument("--residual-steps", type=int, default=d.residual_steps)
+    parser.add_argument("--residual-steps", type=int, default=d.residual_steps, help="the residual's training")
     parser.add_argument("--residual-descriptor-neurons", type=int, nargs="+", default=d.residual_descriptor_neurons,
                         help="the residual's embedding net (it runs at the accurate model's cutoff)")
-    parser.add_argument("--no-report", dest="report", action="store_false")
+    parser.add_argument("--no-report", dest="report", action="store_false", help="skip the final report")
     parser.add_argument("--validate-time", dest="validate_ps", type=float, default=d.validate_ps, help="ps per scheme in the report")
-    parser.add_argument("--bench-steps", type=int, default=d.bench_steps)
+    parser.add_argument("--bench-steps", type=int, default=d.bench_steps, help="timed steps of the report's bench")
     parser.add_argument("--bench-replicate", type=int, default=d.bench_replicate, metavar="N",
                         help="the report's bench runs the PDB's box tiled N x N x N times (the fast model's share "
                              "of the cost falls with size)")
     parser.add_argument("--nve-outer", dest="nve_outer_fs", type=float, nargs="+", default=d.nve_outer_fs, help="fs, with --residual")
     parser.add_argument("--nve-time", dest="nve_ps", type=float, default=d.nve_ps, help="ps per NVE run, with --residual")
-    parser.add_argument("--platform", default=d.platform)
-    parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--platform", default=d.platform, help="OpenMM platform")
+    add_threads_option(parser, note="; the training runs (dp train) get as many")
+    parser.add_argument("--seed", type=int, default=d.seed, help="seed of the MD runs and the training")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
 
 def main(argv=None):
+    from .schemes import apply_threads
     parser = build_parser()
     args = parser.parse_args(argv)
+    apply_threads(parser, args.threads)   # this process's MD and labelling
+    if args.threads is not None:
+        # dp train runs in child processes: they read their thread counts from these
+        for name in ("OMP_NUM_THREADS", "DP_INTRA_OP_PARALLELISM_THREADS", "DP_INTER_OP_PARALLELISM_THREADS"):
+            os.environ[name] = str(args.threads)
     fields = {f.name for f in dataclasses.fields(Settings)} - {"accurate", "pdb", "out"}
     options = {name: value for name, value in vars(args).items() if name in fields}
     try:

@@ -264,6 +264,32 @@ def limit_threads(threads):
         pass
 
 
+THREADS_HELP = ("CPU threads of the models (torch) and of OpenMM's CPU platform "
+                "(default: one per core (torch's and OpenMM's default; measured fastest))")
+
+
+def add_threads_option(parser, note=""):
+    """The --threads option every command-line tool shares (`note`: a tool's addition
+    to the help).  Apply it with apply_threads()."""
+    parser.add_argument("--threads", type=int, metavar="N", help=THREADS_HELP + note)
+
+
+def apply_threads(parser, threads):
+    """Refuse a --threads below 1 (parser.error); for a given N run torch on N threads
+    and make N the CPU platform's default, so every Context the tool then builds on it
+    (its own and those of the library functions it calls) uses N.  None leaves both
+    libraries' defaults (one thread per core)."""
+    if threads is None:
+        return
+    if threads < 1:
+        parser.error(f"--threads must be at least 1 (got {threads})")
+    import openmm as mm
+    limit_threads(threads)
+    names = [mm.Platform.getPlatform(i).getName() for i in range(mm.Platform.getNumPlatforms())]
+    if "CPU" in names:   # an OpenMM built without it has only the models' threads to set
+        mm.Platform.getPlatformByName("CPU").setPropertyDefaultValue("Threads", str(threads))
+
+
 def _python_force_system(topology, model_file, types=None):
     """What a user would write without this plugin: an OpenMM PythonForce whose callback
     gives the State's positions and box to deepmd-kit's DeepPot."""

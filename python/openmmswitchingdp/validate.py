@@ -27,8 +27,9 @@ import time
 import numpy as np
 
 from . import analysis, bundled, plots
-from .cli import DEFAULT_GUARD
-from .schemes import RESPA, Structure, build_context, pair_evaluator, standard_schemes, switching_force
+from .cli import DEFAULT_GUARD, HelpFormatter
+from .schemes import (RESPA, Structure, add_threads_option, apply_threads, build_context, pair_evaluator,
+                      standard_schemes, switching_force)
 from .units import BOLTZMANN_KJ_PER_MOL_K, ns_per_day
 
 CYCLE_WINDOW_STEPS = 24   # inner steps of the step-by-step energy trace
@@ -227,11 +228,10 @@ class Silent:
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="switchingdp-validate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--accurate", default=bundled.ACCURATE_MODEL)
-    parser.add_argument("--fast", default=bundled.FAST_MODEL)
-    parser.add_argument("--pdb", default=bundled.WATER_PDB)
+    parser = argparse.ArgumentParser(prog="switchingdp-validate", description=__doc__, formatter_class=HelpFormatter)
+    parser.add_argument("--accurate", default=bundled.ACCURATE_MODEL, help="accurate model (.pth)")
+    parser.add_argument("--fast", default=bundled.FAST_MODEL, help="fast model (.pth)")
+    parser.add_argument("--pdb", default=bundled.WATER_PDB, help="structure; its CRYST1 record sets the box")
     parser.add_argument("--replicate", type=int, default=1, help="tile the PDB box n x n x n times")
     parser.add_argument("--time", type=float, default=10.0, help="ps of sampled NVT per scheme")
     parser.add_argument("--equilibration", type=float, default=1.0,
@@ -247,10 +247,11 @@ def build_parser():
                         help="more fast models to compare (e.g. a compressed float32 one)")
     parser.add_argument("--guard", type=float, nargs="?", const=DEFAULT_GUARD, metavar="THRESHOLD",
                         help=f"also run guarded alternation with this deviation threshold (eV/A; alone: {DEFAULT_GUARD:g})")
-    parser.add_argument("--platform", default="CPU")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--platform", default="CPU", help="OpenMM platform")
+    add_threads_option(parser)
+    parser.add_argument("--seed", type=int, default=1, help="seed for velocities and the thermostat")
     parser.add_argument("--out", default="validate", help="folder for plots and results.json")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
 
@@ -270,6 +271,7 @@ def main(argv=None):
         parser.error("--guard must be a positive deviation threshold (eV/A)")
     if args.time * 1000 < 20 * args.sample_interval:
         parser.error("--time must cover at least 20 sampled frames for the MSD fit")
+    apply_threads(parser, args.threads)   # every Context validate() builds on the CPU platform
     results = validate(args.accurate, args.fast, args.pdb, args.replicate, args.time, args.equilibration,
                        args.scheme_equilibration, args.temperature, args.timestep, args.interval, args.inner_steps,
                        args.sample_interval, args.platform, args.seed, out=args.out, progress=not args.no_progress,

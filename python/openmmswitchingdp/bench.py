@@ -13,6 +13,10 @@ same run, and their ratio (efficiency):
 
     switchingdp-bench --replicate 1 2 --platform CPU
 
+After each size's table it times each model alone with torch on one thread and on
+all of them (--threads, or one per core), and flags a model that is more than 1.5x
+slower with more threads (--no-thread-scaling skips it).
+
 --lammps adds the same models on the same coordinates in LAMMPS with deepmd-kit's
 `pair_style deepmd` (accurate-only, each fast-only and rRESPA through `run_style
 respa` with `pair_style hybrid/scaled`), each round one `lmp` run per row timed by
@@ -32,7 +36,7 @@ import numpy as np
 
 from . import bundled, lammps
 from .cli import HelpFormatter
-from .schemes import (ACCURATE, ALTERNATING, FAST, FRICTION, PYTHON_FORCE, RESPA, TEMPERATURE, Structure,
+from .schemes import (ACCURATE, ALTERNATING, FAST, FRICTION, PYTHON_FORCE, RESPA, TEMPERATURE, Scheme, Structure,
                       add_threads_option, apply_threads, build_context, standard_schemes)
 from .units import ns_per_day
 
@@ -193,6 +197,52 @@ def measure(runs, structure, platform="CPU", steps=200, rounds=5, warmup=8, thre
     return steps, r, rows, comparison
 
 
+# A model may be at most this much slower per step with all threads than with one
+# before the thread-scaling table flags it (the issue that made the compressed fast
+# model 8x slower at 2 threads went unnoticed because every published bench pinned
+# threads).
+THREAD_SLOWDOWN_LIMIT = 1.5
+
+
+def thread_scaling(models, structure, platform="CPU", steps=100, rounds=3, warmup=4, threads=None):
+    """Each model alone, timed with torch on one thread and on `threads` (default: the
+    process's current count, one per core unless set), in interleaved rounds (median):
+    a list of (model file, steps/s at 1 thread, steps/s at `threads`), and `threads`.
+    torch's count is put back afterwards; the CPU platform's own threads are the
+    Contexts' (the models' time is what changes)."""
+    import torch
+    many = threads or torch.get_num_threads()
+    contexts = {model: build_context(Scheme(ACCURATE, model), structure, platform) for model in models}
+    for context in contexts.values():
+        context.getIntegrator().step(warmup)
+    samples = {(model, n): [] for model in models for n in (1, many)}
+    before = torch.get_num_threads()
+    try:
+        for _ in range(rounds):
+            for n in (1, many):
+                torch.set_num_threads(n)
+                for model, context in contexts.items():
+                    samples[(model, n)].append(timed_steps_per_second(context, max(1, steps // rounds)))
+    finally:
+        torch.set_num_threads(before)
+    return [(model, float(np.median(samples[(model, 1)])), float(np.median(samples[(model, many)])))
+            for model in models], many
+
+
+def print_thread_scaling(table, threads):
+    """The thread-scaling table and the line that flags a model slower with more threads."""
+    print(f"\nEach model alone with torch on 1 thread and on {threads} (interleaved rounds, median); "
+          f"flagged if more than {THREAD_SLOWDOWN_LIMIT:g}x slower on {threads}:")
+    print(f"| model | steps/s, 1 thread | steps/s, {threads} threads | {threads} threads / 1 thread |")
+    print("|---|---:|---:|---:|")
+    for model, one, many in table:
+        print(f"| {os.path.basename(model)} | {one:.2f} | {many:.2f} | {many / one:.2f}x |")
+    slow = [os.path.basename(model) for model, one, many in table if one / many > THREAD_SLOWDOWN_LIMIT]
+    print(f"thread check: {'SLOWER with more threads: ' + ', '.join(slow) if slow else 'no model is slower with more threads beyond the limit'}")
+    sys.stdout.flush()
+    return slow
+
+
 def markdown_rows(rows):
     """The speed table of measure()'s rows."""
     lines = ["| scheme | steps/s | ns/day | speedup vs accurate-only | ideal | efficiency |",
@@ -241,6 +291,8 @@ def main(argv=None):
                         help="more fast models to compare (e.g. a compressed float32 one)")
     parser.add_argument("--residual", metavar="MODEL",
                         help="also time rRESPA with this residual model co-trained with --fast (Fu et al.)")
+    parser.add_argument("--no-thread-scaling", dest="thread_scaling", action="store_false",
+                        help="skip the table of each model at 1 thread against all threads")
     parser.add_argument("--no-baseline", dest="baseline", action="store_false",
                         help="skip the PythonForce + DeepPot baseline (it needs deepmd-kit)")
     parser.add_argument("--lammps", action="store_true",
@@ -275,6 +327,13 @@ def main(argv=None):
         sys.stdout.flush()
         if comparison is not None:
             print_comparison(comparison, args.threads)
+        import torch
+        if args.thread_scaling and args.platform != "CUDA" and (args.threads or torch.get_num_threads()) > 1:
+            models = list(dict.fromkeys([args.accurate, args.fast, *args.other_fast] +
+                                        ([args.residual] if args.residual else [])))
+            table, many = thread_scaling(models, structure, args.platform, max(8, args.steps // copies**3),
+                                         args.rounds, args.warmup, args.threads)
+            print_thread_scaling(table, many)
     return results
 
 

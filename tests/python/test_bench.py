@@ -125,3 +125,19 @@ def test_energy_mismatch_is_an_error(capsys):
     with pytest.raises(bench.EnergyMismatch, match="accurate-only"):
         bench.print_comparison([row], 1)
     assert "FAILED" in capsys.readouterr().out
+
+
+def test_thread_scaling_table(capsys):
+    """Each model alone at 1 thread and at 2, and the line that flags a slowdown."""
+    import torch
+    before = torch.get_num_threads()
+    table, many = bench.thread_scaling([ACCURATE, FAST], Structure.from_pdb(WATER_PDB), "CPU", steps=4, rounds=1,
+                                       warmup=1, threads=2)
+    assert many == 2 and torch.get_num_threads() == before
+    assert [row[0] for row in table] == [ACCURATE, FAST]
+    assert all(np.isfinite(one) and one > 0 and np.isfinite(two) and two > 0 for _, one, two in table)
+    assert bench.print_thread_scaling(table, many) == [os.path.basename(m) for m, one, two in table if one / two > 1.5]
+    # The flag itself, on made-up figures: 1.6x slower is flagged, 1.4x is not.
+    assert bench.print_thread_scaling([("a.pth", 16.0, 10.0), ("b.pth", 14.0, 10.0)], 2) == ["a.pth"]
+    out = capsys.readouterr().out
+    assert "| a.pth | 16.00 | 10.00 | 0.62x |" in out and "SLOWER with more threads: a.pth" in out

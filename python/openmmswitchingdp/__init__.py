@@ -12,6 +12,10 @@ import os as _os
 from importlib import metadata as _metadata
 
 import openmm as _openmm
+# torch's Python package first, so that torch's libraries are loaded and set up by torch
+# itself before ours pull them in: on a GPU machine, loading ours first crashed
+# torch::jit::load (a std:: symbol bound into our library, see build_support/exports.map).
+import torch as _torch  # noqa: F401
 
 from . import deepmd_ops as _deepmd_ops
 

@@ -1,9 +1,6 @@
 #ifndef OPENMM_SWITCHINGDP_OPENMP_RUNTIMES_H_
 #define OPENMM_SWITCHINGDP_OPENMP_RUNTIMES_H_
 
-#include <string>
-#include <vector>
-
 namespace SwitchingDPPlugin {
 
 /**
@@ -24,21 +21,14 @@ namespace SwitchingDPPlugin {
  */
 class OpenMPRuntimes {
 public:
-    /**
-     * Look for OpenMP runtimes loaded besides torch's (call after loading a library
-     * that may bring one).  Returns how many there are.
-     */
-    static int discover();
+    /** Look for OpenMP runtimes loaded besides torch's (call after loading a library that may bring one). */
+    static void discover();
     /**
      * On the calling thread, make every runtime found by discover() run its
      * parallel regions serially.  Cheap after the first call on a thread (unless a
      * runtime was found since), so it is called before every model evaluation.
      */
     static void serializeOnThisThread();
-    /** The files of the runtimes found (for tests and diagnostics). */
-    static std::vector<std::string> foreignRuntimes();
-    /** The file of torch's own OpenMP runtime, or empty if it was not found. */
-    static std::string torchRuntime();
 };
 
 } // namespace SwitchingDPPlugin

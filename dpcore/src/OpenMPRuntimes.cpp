@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <string>
+#include <vector>
 
 using namespace SwitchingDPPlugin;
 
@@ -57,7 +59,7 @@ int collectLoadedObject(struct dl_phdr_info* info, size_t, void* data) {
 
 } // namespace
 
-int OpenMPRuntimes::discover() {
+void OpenMPRuntimes::discover() {
     Registry& r = registry();
     std::lock_guard<std::mutex> lock(r.mutex);
     if (r.torch.empty())
@@ -82,7 +84,6 @@ int OpenMPRuntimes::discover() {
         }
         // The handle stays open: the runtime is in use, and the setter must stay valid.
     }
-    return (int) r.files.size();
 }
 
 void OpenMPRuntimes::serializeOnThisThread() {
@@ -97,18 +98,4 @@ void OpenMPRuntimes::serializeOnThisThread() {
     for (SetNumThreads setter : r.setters)
         setter(1);
     applied = r.generation.load();
-}
-
-std::vector<std::string> OpenMPRuntimes::foreignRuntimes() {
-    Registry& r = registry();
-    std::lock_guard<std::mutex> lock(r.mutex);
-    return r.files;
-}
-
-std::string OpenMPRuntimes::torchRuntime() {
-    Registry& r = registry();
-    std::lock_guard<std::mutex> lock(r.mutex);
-    if (r.torch.empty())
-        r.torch = findTorchRuntime();
-    return r.torch;
 }

@@ -31,11 +31,16 @@ void checkOneTypePerParticle(std::size_t numTypeNames, std::size_t numParticles)
             " has a non-finite position (NaN or infinity); the simulation has probably blown up");
 }
 
+/** A length in nm for messages, "%.3g". */
+std::string formatNm(double nm) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.3g", nm);
+    return text;
+}
+
 [[noreturn]] void throwOverlap(int particleI, int particleJ, double distanceNm) {
-    char distance[32];
-    std::snprintf(distance, sizeof(distance), "%.3g", distanceNm);
     throw OpenMMException("SwitchingDPForce: particles " + std::to_string(particleI) + " and " + std::to_string(particleJ) +
-            " are " + distance + " nm apart, closer than the " + std::to_string(MINIMUM_DISTANCE_NM).substr(0, 4) +
+            " are " + formatNm(distanceNm) + " nm apart, closer than the " + formatNm(MINIMUM_DISTANCE_NM) +
             " nm any two DP particles may be (the models would give non-finite or meaningless forces); check the "
             "positions (duplicated atoms, or a structure that has blown up)");
 }
@@ -253,13 +258,14 @@ void SwitchingDPEngine::throwNonFiniteResult(Model model, const DPModelInput& in
                 .masked_fill(nlist < 0, std::numeric_limits<double>::infinity());
         int64_t flat = distance.argmin().item<int64_t>(), i = flat / width;
         double closest = distance.view(-1)[flat].item<double>();
-        if (closest < units.toModelLength(MINIMUM_DISTANCE_NM) || !std::isfinite(closest))
+        // (Every entry padding, the minimum is infinite: no pair to blame.)
+        if (closest < units.toModelLength(MINIMUM_DISTANCE_NM))
             throwOverlap(particles[i], particles[atoms[nlist[i][flat % width].item<int64_t>()].item<int64_t>()],
                          units.toNm(closest));
     }
     throw OpenMMException(std::string("SwitchingDPForce: the ") + modelRole(model) + " model '" + models[model]->getLabel() +
             "' returned a non-finite energy or forces at these positions, with no two DP particles closer than " +
-            std::to_string(MINIMUM_DISTANCE_NM).substr(0, 4) + " nm; the structure may have blown up, or the model "
+            formatNm(MINIMUM_DISTANCE_NM) + " nm; the structure may have blown up, or the model "
             "may be broken");
 }
 

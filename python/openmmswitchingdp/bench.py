@@ -35,9 +35,8 @@ import time
 import numpy as np
 
 from . import bundled, lammps
-from .cli import HelpFormatter
-from .schemes import (ACCURATE, ALTERNATING, FAST, FRICTION, PYTHON_FORCE, RESPA, TEMPERATURE, Scheme, Structure,
-                      add_threads_option, apply_threads, build_context, standard_schemes)
+from .schemes import (ACCURATE, ALTERNATING, FAST, FRICTION, PYTHON_FORCE, RESPA, TEMPERATURE, HelpFormatter,
+                      Scheme, Structure, add_threads_option, apply_threads, build_context, standard_schemes)
 from .units import ns_per_day
 
 LAMMPS_PREFIX = "LAMMPS "

@@ -36,7 +36,7 @@ import sys
 import time
 
 from . import bundled
-from .schemes import add_threads_option, apply_threads
+from .schemes import HelpFormatter, add_threads_option, apply_threads, platform_names
 
 PROG = "switchingdp-md"
 STEPS_PER_PROGRESS_UPDATE = 10
@@ -64,17 +64,6 @@ DEFAULT_GUARD = 1.0
 # schedule's: at 1 eV/A the distilled pair fell back to 92 % accurate steps and ran
 # 100 K hot.
 FREQUENT_FALLBACK = 0.05
-
-
-class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """The tools' --help: the description as written, and each option's default, except
-    where there is none to show (None, an empty list, a flag's False/True)."""
-
-    def _get_help_string(self, action):
-        default = action.default
-        if default is None or isinstance(default, bool) or default == []:
-            return action.help
-        return super()._get_help_string(action)
 
 
 class RunFailed(Exception):
@@ -134,11 +123,6 @@ def check_output_folder(parser, option, path):
         parser.error(f"{option}: folder does not exist: {folder}")
     if not os.access(folder, os.W_OK):
         parser.error(f"{option}: folder is not writable: {folder}")
-
-
-def platform_names():
-    import openmm as mm
-    return [mm.Platform.getPlatform(i).getName() for i in range(mm.Platform.getNumPlatforms())]
 
 
 def check_arguments(parser, args):

@@ -899,8 +899,7 @@ def distill(accurate, pdb, out, log=print, progress=True, on_stage=None, **optio
 
 
 def build_parser():
-    from .cli import HelpFormatter
-    from .schemes import add_threads_option
+    from .schemes import HelpFormatter, add_threads_option
     d = Settings(accurate="", pdb="", out="")
     parser = argparse.ArgumentParser(prog="switchingdp-distill", description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--accurate", required=True, help="your accurate model (.pth)")

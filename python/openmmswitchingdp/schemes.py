@@ -10,6 +10,7 @@ and `Scheme.create_integrator` are its two halves for callers that need an
 `app.Simulation` or their own integrator.  Systems are built through openmm-ml
 (`MLPotential("switchingdp")`), as a user would.
 """
+import argparse
 import dataclasses
 import os
 from dataclasses import dataclass
@@ -264,6 +265,23 @@ def limit_threads(threads):
         pass
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The tools' --help: the description as written, and each option's default, except
+    where there is none to show (None, an empty list, a flag's False/True)."""
+
+    def _get_help_string(self, action):
+        default = action.default
+        if default is None or isinstance(default, bool) or default == []:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def platform_names():
+    """The names of the OpenMM platforms available here."""
+    import openmm as mm
+    return [mm.Platform.getPlatform(i).getName() for i in range(mm.Platform.getNumPlatforms())]
+
+
 THREADS_HELP = ("CPU threads of the models (torch) and of OpenMM's CPU platform "
                 "(default: one per core (torch's and OpenMM's default; measured fastest))")
 
@@ -285,8 +303,7 @@ def apply_threads(parser, threads):
         parser.error(f"--threads must be at least 1 (got {threads})")
     import openmm as mm
     limit_threads(threads)
-    names = [mm.Platform.getPlatform(i).getName() for i in range(mm.Platform.getNumPlatforms())]
-    if "CPU" in names:   # an OpenMM built without it has only the models' threads to set
+    if "CPU" in platform_names():   # an OpenMM built without it has only the models' threads to set
         mm.Platform.getPlatformByName("CPU").setPropertyDefaultValue("Threads", str(threads))
 
 

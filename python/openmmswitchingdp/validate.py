@@ -27,9 +27,9 @@ import time
 import numpy as np
 
 from . import analysis, bundled, plots
-from .cli import DEFAULT_GUARD, HelpFormatter
-from .schemes import (RESPA, Structure, add_threads_option, apply_threads, build_context, pair_evaluator,
-                      standard_schemes, switching_force)
+from .cli import DEFAULT_GUARD
+from .schemes import (RESPA, HelpFormatter, Structure, add_threads_option, apply_threads, build_context,
+                      pair_evaluator, standard_schemes, switching_force)
 from .units import BOLTZMANN_KJ_PER_MOL_K, ns_per_day
 
 CYCLE_WINDOW_STEPS = 24   # inner steps of the step-by-step energy trace

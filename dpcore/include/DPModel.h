@@ -3,6 +3,7 @@
 
 #include "DPModelInfo.h"
 #include <torch/script.h>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -23,6 +24,25 @@ struct DPModelCall {
 };
 
 /**
+ * Captured replays of fixed-shape work on a device (CUDA graphs), provided by a
+ * platform that has them.  run(key, body): the first call for a key captures
+ * body(), which must read and write only tensors that outlive the capture; every
+ * call then replays it.  Throws if the capture fails.
+ */
+class DeviceGraphs {
+public:
+    virtual ~DeviceGraphs() {}
+    virtual void run(const std::string& key, const std::function<void()>& body) = 0;
+};
+
+/** Which path evaluates a model (DPModelInfo::engine). */
+namespace ModelEngine {
+    const char* const Native = "native";            ///< NativeSeAModel: se_e2_a written with fixed-shape tensor ops
+    const char* const TorchScript = "torchscript";  ///< the frozen module's own forward_lower
+    const char* const Exported = "exported";        ///< an AOTInductor package (.pt2)
+}
+
+/**
  * One frozen DeePMD-kit model: a TorchScript file from `dp --pt freeze` (.pth) or
  * an AOTInductor package from `dp --pt-expt freeze` (.pt2), told apart by contents.
  * Message-passing models (DPA-2, DPA-3) get the extended-to-local mapping and pass
@@ -30,9 +50,14 @@ struct DPModelCall {
  */
 class DPModel {
 public:
-    /** Load a model from a file's contents for a device; errors name `label` (usually the file name). */
+    /**
+     * Load a model from a file's contents for a device; errors name `label` (usually
+     * the file name).  allowNative: an se_e2_a model runs the native path
+     * (NativeSeAModel) unless this is false or the model uses a setting that path
+     * does not implement (then one line on stderr says which).
+     */
     static std::unique_ptr<DPModel> load(const std::string& contents, const std::string& label,
-                                         const torch::Device& device = torch::kCPU);
+                                         const torch::Device& device = torch::kCPU, bool allowNative = true);
     virtual ~DPModel() {}
     const DPModelInfo& getInfo() const { return info; }
     const std::string& getLabel() const { return label; }
@@ -44,6 +69,22 @@ public:
      * caller folds ghost forces onto their owners.
      */
     virtual torch::Tensor compute(const DPModelCall& call, torch::Tensor& extendedForce) = 0;
+    /**
+     * The model type of each local atom, [nloc] int64 on the CPU, fixed for the
+     * caller's lifetime; given once before the first compute().
+     */
+    virtual void prepare(const torch::Tensor& localTypes) {}
+    /**
+     * True if compute() takes a neighbour list of any width and itself keeps the
+     * nearest sel neighbours of each type (no padding or widening by the caller).
+     */
+    virtual bool formatsNeighborList() const { return false; }
+    /** After compute(), where formatsNeighborList(): a one-element bool tensor on the device, true if a type overflowed its sel. */
+    virtual torch::Tensor selOverflow() const { return torch::Tensor(); }
+    /** Let the model replay its evaluation through `graphs` (null: run eagerly).  Models that cannot be captured ignore it. */
+    virtual void setDeviceGraphs(std::shared_ptr<DeviceGraphs> graphs) {}
+    /** Whether the last compute() was a replay of a captured graph. */
+    virtual bool usesDeviceGraphs() const { return false; }
 protected:
     explicit DPModel(const std::string& label) : label(label) {}
     std::string label;

@@ -15,6 +15,10 @@ struct DPModelInfo {
     int dimFparam = 0, dimAparam = 0;
     bool messagePassing = false;
     bool mixedTypes = false;
+    /** Which path evaluates it: "native", "torchscript" or "exported" (see ModelEngine in DPModel.h). */
+    std::string engine;
+    /** Why an se_e2_a model is not on the native path (empty when it is, or when it is not se_e2_a). */
+    std::string engineNote;
 
     /** The model's index of a type name, or -1 if the model does not know it. */
     int typeIndex(const std::string& name) const;
@@ -52,7 +56,7 @@ inline const char* modelRole(int model) {
  * OpenMMException naming `label` (usually the file name) if the contents are not a
  * DeePMD-kit PyTorch model that SwitchingDPForce can evaluate.
  */
-DPModelInfo inspectDPModel(const std::string& contents, const std::string& label);
+DPModelInfo inspectDPModel(const std::string& contents, const std::string& label, bool allowNative = true);
 
 /** Read a whole file, with a clear error if it cannot be read. */
 std::string readModelFile(const std::string& path);

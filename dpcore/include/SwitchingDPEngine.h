@@ -15,6 +15,7 @@
 namespace SwitchingDPPlugin {
 
 class DPModel;
+class DeviceGraphs;
 class SwitchingDPForce;
 
 /** One model's energy and forces on the DP particles, in OpenMM units. */
@@ -43,13 +44,15 @@ public:
      * particles' indices in the System (used in messages); skin in nm; device: where
      * the models and all tensors live; listKind: which neighbour list (tests and
      * measurements compare them; the host list needs a CPU device); the frame and
-     * atomic parameters as in setParameters().
+     * atomic parameters as in setParameters(); nativePath: se_e2_a models run the
+     * native path (false: every TorchScript model runs its own forward_lower).
      */
     SwitchingDPEngine(const std::array<std::string, 2>& contents, const std::array<std::string, 2>& labels,
                       const std::vector<std::string>& typeNames, const std::vector<int>& particles,
                       bool periodic, double skinNm, const torch::Device& device = torch::kCPU,
                       NeighborListKind listKind = ListForDevice, const DPUnits& units = DPUnits(),
-                      const std::vector<double>& frameParameters = {}, const std::vector<double>& atomicParameters = {});
+                      const std::vector<double>& frameParameters = {}, const std::vector<double>& atomicParameters = {},
+                      bool nativePath = true);
     /** The engine for a Force's models, types, periodicity, skin and parameters, over its resolved DP particles. */
     SwitchingDPEngine(const SwitchingDPForce& force, const std::vector<int>& particles, const torch::Device& device);
     ~SwitchingDPEngine();
@@ -86,6 +89,13 @@ public:
     const std::vector<int>& getParticles() const { return particles; }
     int getNumParticles() const { return (int) particles.size(); }
     const DPModelInfo& getInfo(Model model) const;
+    /**
+     * Let models that can be captured replay their evaluations through `graphs` (a
+     * platform's CUDA graphs); null: every model runs eagerly.
+     */
+    void setDeviceGraphs(std::shared_ptr<DeviceGraphs> graphs);
+    /** Whether the model's last evaluation was a replay of a captured device graph. */
+    bool usesDeviceGraphs(Model model) const;
     const torch::Device& getDevice() const { return device; }
     /** The shared neighbour list (model units). */
     const DPNeighborList& getNeighborList() const { return *neighbors; }
@@ -101,6 +111,8 @@ private:
     [[noreturn]] void throwNonFiniteResult(Model model, const DPModelInput& input) const;
     /** The nlist forward_lower gets: padded to sum(sel), one column more if a type overflows its sel. */
     torch::Tensor widenForModel(Model model, const torch::Tensor& nlist, const torch::Tensor& types);
+    /** Whether some type overflows its sel in nlist; warns the first time (naming a particle), once per model. */
+    bool checkSelOverflow(Model model, const torch::Tensor& nlist, const torch::Tensor& types);
     std::array<std::unique_ptr<DPModel>, 2> models;
     std::array<torch::Tensor, 2> localTypes;  // per model: model type index of each DP particle, on the device
     std::array<torch::Tensor, 2> fparam, aparam;  // per model, on the device; undefined if the model takes none

@@ -1,5 +1,6 @@
 #include "DPModel.h"
 #include "ExportedDPModel.h"
+#include "NativeSeAModel.h"
 #include "OpenMPRuntimes.h"
 #include "openmm/OpenMMException.h"
 #include <torch/csrc/jit/runtime/graph_executor.h>
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <mutex>
 #include <sstream>
 
@@ -189,8 +191,10 @@ public:
         info.dimAparam = (int) callMethod(module, "get_dim_aparam", label).toInt();
         info.messagePassing = callMethod(module, "has_message_passing", label).toBool();
         info.mixedTypes = callMethod(module, "mixed_types", label).toBool();
+        info.engine = ModelEngine::TorchScript;
         module.eval();
     }
+    torch::jit::Module& getModule() { return module; }
     void to(const torch::Device& device) override {
         // Besides parameters and buffers, which module.to() moves, any plain tensor
         // attribute is moved too, so nothing the model reads is left on the CPU.
@@ -227,12 +231,35 @@ private:
 
 } // namespace
 
-std::unique_ptr<DPModel> DPModel::load(const std::string& contents, const std::string& label, const torch::Device& device) {
+/**
+ * The path for a loaded TorchScript model: the native one where it applies (an
+ * se_e2_a model whose settings it covers), else the module itself.  `note` receives
+ * why an se_e2_a model stays on TorchScript.
+ */
+static std::unique_ptr<DPModel> choosePath(std::unique_ptr<TorchScriptModel> model, const std::string& label,
+                                           bool allowNative, std::string& note) {
+    note.clear();
+    if (!allowNative)
+        return model;
+    std::string whyNot;
+    std::unique_ptr<DPModel> native = makeNativeSeAModel(model->getModule(), model->getInfo(), label, whyNot);
+    if (native)
+        return native;
+    if (whyNot.rfind("not se_e2_a", 0) != 0)
+        note = "SwitchingDPForce: se_e2_a model '" + label + "' runs on its TorchScript, not the native path: " + whyNot;
+    return model;
+}
+
+std::unique_ptr<DPModel> DPModel::load(const std::string& contents, const std::string& label, const torch::Device& device,
+                                       bool allowNative) {
     std::unique_ptr<DPModel> model;
     if (isExportedModel(contents))
         model = loadExportedModel(contents, label, device);
     else {
-        model = std::make_unique<TorchScriptModel>(contents, label);
+        std::string note;
+        model = choosePath(std::make_unique<TorchScriptModel>(contents, label), label, allowNative, note);
+        if (!note.empty())
+            std::cerr << note << std::endl;
         if (!device.is_cpu())
             model->to(device);
     }
@@ -243,9 +270,18 @@ std::unique_ptr<DPModel> DPModel::load(const std::string& contents, const std::s
     return model;
 }
 
-DPModelInfo SwitchingDPPlugin::inspectDPModel(const std::string& contents, const std::string& label) {
-    DPModelInfo info = isExportedModel(contents) ? inspectExportedModel(contents, label)
-                                                 : TorchScriptModel(contents, label).getInfo();
+DPModelInfo SwitchingDPPlugin::inspectDPModel(const std::string& contents, const std::string& label, bool allowNative) {
+    DPModelInfo info;
+    if (isExportedModel(contents)) {
+        info = inspectExportedModel(contents, label);
+        info.engine = ModelEngine::Exported;
+    }
+    else {
+        std::string note;
+        std::unique_ptr<DPModel> model = choosePath(std::make_unique<TorchScriptModel>(contents, label), label, allowNative, note);
+        info = model->getInfo();
+        info.engineNote = note;
+    }
     checkInfo(info, label);
     return info;
 }

@@ -287,6 +287,7 @@ ExportedMetadata readMetadata(const std::string& contents, const std::string& la
     info.dimAparam = (int) optionalNumber("dim_aparam");
     info.messagePassing = optionalBool("has_message_passing");
     info.mixedTypes = optionalBool("mixed_types");
+    info.engine = ModelEngine::Exported;
     const Json* kind = json.get("lower_input_kind");
     meta.lowerInputKind = (kind != nullptr && kind->kind == Json::String ? kind->string : "nlist");
     for (const Json& key : field("output_keys", Json::Array).array)

@@ -5,6 +5,7 @@
 #include "SwitchingDPForce.h"
 #include "TensorNeighborList.h"
 #include "openmm/OpenMMException.h"
+#include <ATen/record_function.h>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -70,11 +71,11 @@ static std::unique_ptr<DPNeighborList> makeNeighborList(SwitchingDPEngine::Neigh
 /** The models of an engine: the fast one is absent when its contents are empty (a one-model force). */
 static std::array<std::unique_ptr<DPModel>, 2> loadModels(const std::array<std::string, 2>& contents,
                                                           const std::array<std::string, 2>& labels,
-                                                          const torch::Device& device) {
+                                                          const torch::Device& device, bool nativePath) {
     std::array<std::unique_ptr<DPModel>, 2> models;
-    models[Accurate] = DPModel::load(contents[Accurate], labels[Accurate], device);
+    models[Accurate] = DPModel::load(contents[Accurate], labels[Accurate], device, nativePath);
     if (!contents[Fast].empty())
-        models[Fast] = DPModel::load(contents[Fast], labels[Fast], device);
+        models[Fast] = DPModel::load(contents[Fast], labels[Fast], device, nativePath);
     return models;
 }
 
@@ -90,15 +91,17 @@ static double largestCutoff(const std::array<std::unique_ptr<DPModel>, 2>& model
 SwitchingDPEngine::SwitchingDPEngine(const std::array<std::string, 2>& contents, const std::array<std::string, 2>& labels,
         const std::vector<std::string>& typeNames, const std::vector<int>& particles, bool periodic, double skinNm,
         const torch::Device& device, NeighborListKind listKind, const DPUnits& units,
-        const std::vector<double>& frameParameters, const std::vector<double>& atomicParameters) :
-        models(loadModels(contents, labels, device)), particles(particles), periodic(periodic), device(device), units(units),
+        const std::vector<double>& frameParameters, const std::vector<double>& atomicParameters, bool nativePath) :
+        models(loadModels(contents, labels, device, nativePath)), particles(particles), periodic(periodic), device(device), units(units),
         neighbors(makeNeighborList(listKind, device, largestCutoff(models), units.toModelLength(skinNm))) {
     checkOneTypePerParticle(typeNames.size(), particles.size());
     for (int m = 0; m < 2; m++) {
         if (!models[m])
             continue;
         std::vector<long long> indices = models[m]->getInfo().typeIndices(typeNames, modelRole(m), labels[m]);
-        localTypes[m] = torch::tensor(std::vector<int64_t>(indices.begin(), indices.end()), torch::kInt64).to(device);
+        Tensor types = torch::tensor(std::vector<int64_t>(indices.begin(), indices.end()), torch::kInt64);
+        models[m]->prepare(types);
+        localTypes[m] = types.to(device);
     }
     setParameters(frameParameters, atomicParameters);
 }
@@ -109,7 +112,7 @@ SwitchingDPEngine::SwitchingDPEngine(const SwitchingDPForce& force, const std::v
                           {force.getModelFile(Accurate), force.getNumModels() == 2 ? force.getModelFile(Fast) : ""},
                           force.getTypes(), particles, force.usesPeriodicBoundaryConditions(),
                           force.getNeighborListSkin(), device, ListForDevice, DPUnits(),
-                          force.getFrameParameters(), force.getAtomicParameters()) {
+                          force.getFrameParameters(), force.getAtomicParameters(), force.getUseNativePath()) {
 }
 
 void SwitchingDPEngine::setParameters(const std::vector<double>& frame, const std::vector<double>& atomic) {
@@ -151,6 +154,16 @@ void SwitchingDPEngine::setParameters(const std::vector<double>& frame, const st
         entry.valid = false;
 }
 SwitchingDPEngine::~SwitchingDPEngine() {
+}
+
+void SwitchingDPEngine::setDeviceGraphs(std::shared_ptr<DeviceGraphs> graphs) {
+    for (auto& model : models)
+        if (model)
+            model->setDeviceGraphs(graphs);
+}
+
+bool SwitchingDPEngine::usesDeviceGraphs(Model model) const {
+    return models[model] && models[model]->usesDeviceGraphs();
 }
 
 const DPModelInfo& SwitchingDPEngine::getInfo(Model model) const {
@@ -211,7 +224,9 @@ const DPResult& SwitchingDPEngine::evaluate(Model model, const Tensor& positions
     if (input.closestDistance >= 0 && input.closestDistance < units.toModelLength(MINIMUM_DISTANCE_NM))
         throwOverlap(particles[input.closestI], particles[input.closestJ], units.toNm(input.closestDistance));
     Tensor types = localTypes[model].index_select(0, input.atoms);
-    Tensor nlist = widenForModel(model, input.nlist, types);
+    // The native path formats any list itself (and reports a sel overflow after the call).
+    const bool formats = models[model]->formatsNeighborList();
+    Tensor nlist = formats ? input.nlist : widenForModel(model, input.nlist, types);
 
     DPModelCall call;
     call.coord = input.coord.unsqueeze(0);
@@ -224,7 +239,12 @@ const DPResult& SwitchingDPEngine::evaluate(Model model, const Tensor& positions
     if (device.is_cpu())
         OpenMPRuntimes::serializeOnThisThread();
     Clock::time_point modelStart = Clock::now();
-    Tensor energy = models[model]->compute(call, extendedForce);
+    Tensor energy;
+    {
+        // A named profiler scope: what the model itself runs, apart from the engine's work.
+        RECORD_USER_SCOPE("SwitchingDP::model");
+        energy = models[model]->compute(call, extendedForce);
+    }
     // Reading the energy waits for a device's queued work: the model's time ends here.
     const double energyModel = energy.item<double>();
     Clock::time_point modelEnd = Clock::now();
@@ -232,6 +252,11 @@ const DPResult& SwitchingDPEngine::evaluate(Model model, const Tensor& positions
     // force with a finite energy does not happen with DP models' smooth switching.
     if (!std::isfinite(energyModel) || (device.is_cpu() && !extendedForce.isfinite().all().item<bool>()))
         throwNonFiniteResult(model, input);
+    if (formats && !warnedSel[model]) {
+        Tensor overflow = models[model]->selOverflow();
+        if (overflow.defined() && overflow.item<bool>())
+            checkSelOverflow(model, input.nlist, types);
+    }
     // Ghost forces go back to their owners (in entry order: deterministic on the CPU).
     Tensor forces = torch::zeros({n, 3}, positions.options())
             .index_add_(0, input.atoms, extendedForce.reshape({-1, 3}).to(torch::kFloat64));
@@ -288,6 +313,28 @@ void SwitchingDPEngine::checkFinite(const Tensor& positions) const {
         throwNonFinitePosition(particles[bad]);
 }
 
+bool SwitchingDPEngine::checkSelOverflow(Model model, const Tensor& nlist, const Tensor& types) {
+    const DPModelInfo& info = models[model]->getInfo();
+    const int64_t n = nlist.size(0), width = nlist.size(1);
+    if (info.mixedTypes || info.sel.empty() || n == 0 || width == 0)
+        return false;
+    const int64_t numTypes = (int64_t) info.sel.size();
+    Tensor neighborTypes = types.index_select(0, nlist.clamp_min(0).reshape(-1)).view({n, width})
+            .clamp_max(numTypes).masked_fill(nlist < 0, numTypes);
+    Tensor counts = torch::zeros({n, numTypes + 1}, nlist.options())
+            .scatter_add_(1, neighborTypes, torch::ones_like(neighborTypes)).narrow(1, 0, numTypes);
+    std::vector<int64_t> sel(info.sel.begin(), info.sel.end());
+    Tensor over = counts > torch::tensor(sel, torch::kInt64).to(counts.device());
+    bool overflow = over.any().item<bool>();
+    if (overflow && !warnedSel[model]) {
+        Tensor first = over.nonzero()[0].cpu();
+        int64_t i = first[0].item<int64_t>(), t = first[1].item<int64_t>();
+        warnSelExceeded(info, model, particles[i], counts[i][t].item<int64_t>(), (int) t);
+        warnedSel[model] = true;
+    }
+    return overflow;
+}
+
 Tensor SwitchingDPEngine::widenForModel(Model model, const Tensor& nlist, const Tensor& types) {
     const DPModelInfo& info = models[model]->getInfo();
     const int64_t n = nlist.size(0), width = nlist.size(1);
@@ -297,22 +344,8 @@ Tensor SwitchingDPEngine::widenForModel(Model model, const Tensor& nlist, const 
     // each type, as DeepPot does.  Our rows are in index order, so a type with more
     // neighbours than its sel needs that sort: one empty column more forces it.
     bool overflow = false;
-    if (!info.mixedTypes && !info.sel.empty() && n > 0 && width > 0 && (width <= selSum || !warnedSel[model])) {
-        const int64_t numTypes = (int64_t) info.sel.size();
-        Tensor neighborTypes = types.index_select(0, nlist.clamp_min(0).reshape(-1)).view({n, width})
-                .clamp_max(numTypes).masked_fill(nlist < 0, numTypes);
-        Tensor counts = torch::zeros({n, numTypes + 1}, nlist.options())
-                .scatter_add_(1, neighborTypes, torch::ones_like(neighborTypes)).narrow(1, 0, numTypes);
-        std::vector<int64_t> sel(info.sel.begin(), info.sel.end());
-        Tensor over = counts > torch::tensor(sel, torch::kInt64).to(counts.device());
-        overflow = over.any().item<bool>();
-        if (overflow && !warnedSel[model]) {
-            Tensor first = over.nonzero()[0].cpu();
-            int64_t i = first[0].item<int64_t>(), t = first[1].item<int64_t>();
-            warnSelExceeded(info, model, particles[i], counts[i][t].item<int64_t>(), (int) t);
-            warnedSel[model] = true;
-        }
-    }
+    if (width <= selSum || !warnedSel[model])
+        overflow = checkSelOverflow(model, nlist, types);
     int64_t target = std::max(width, selSum);
     if (overflow && target == selSum)
         target++;

@@ -109,6 +109,33 @@ public:
     int getModelNumAtomicParameters(Model model) const { return infos[checkModel(model)].dimAparam; }
     /** Whether a model passes messages between atoms (DPA-2, DPA-3). */
     bool getModelUsesMessagePassing(Model model) const { return infos[checkModel(model)].messagePassing; }
+    /**
+     * Which path evaluates a model: "native" (se_e2_a models: the descriptor and
+     * fitting net run as a short sequence of fixed-shape tensor operations, replayed
+     * as a CUDA graph on CUDA), "torchscript" (the frozen module's own code: every
+     * other family, or an se_e2_a model with a setting the native path does not
+     * cover, see getModelEngineNote()) or "exported" (a .pt2 package).
+     */
+    std::string getModelEngine(Model model) const;
+    /** Why an se_e2_a model is not on the native path (empty if it is, or if it is not se_e2_a). */
+    const std::string& getModelEngineNote(Model model) const { return infos[checkModel(model)].engineNote; }
+    /**
+     * Whether se_e2_a models run the native path (default true).  False runs every
+     * TorchScript model through its own forward_lower, e.g. to compare the two;
+     * both give deepmd-kit's results.  Fixed when a Context is created.
+     */
+    void setUseNativePath(bool use) { useNativePath = use; }
+    /** Whether se_e2_a models run the native path. */
+    bool getUseNativePath() const { return useNativePath; }
+    /**
+     * Whether, on the CUDA platform, native-path evaluations are captured once per
+     * neighbour-list capacity as CUDA graphs and replayed (default true).  If a
+     * capture fails, that model runs eagerly and one line on stderr says why.
+     * Other platforms and paths ignore it.  Fixed when a Context is created.
+     */
+    void setUseCUDAGraphs(bool use) { useCUDAGraphs = use; }
+    /** Whether CUDA graphs are used on the CUDA platform. */
+    bool getUseCUDAGraphs() const { return useCUDAGraphs; }
 
     /**
      * The frame parameters (DeePMD-kit's fparam, e.g. an electronic temperature),
@@ -276,6 +303,7 @@ private:
     double skin = 0.1;
     bool periodic = true;
     bool periodicExplicit = false;
+    bool useNativePath = true, useCUDAGraphs = true;
 };
 
 } // namespace SwitchingDPPlugin

@@ -1,6 +1,7 @@
 #include "SwitchingDPForce.h"
 #include "internal/SwitchingDPForceImpl.h"
 #include "DPModelInfo.h"
+#include "DPModel.h"
 #include "DPUnits.h"
 #include "openmm/OpenMMException.h"
 #include <cctype>
@@ -41,6 +42,13 @@ void SwitchingDPForce::checkSwitching(const std::string& setting) const {
     if (numModels == 1)
         throw OpenMMException("SwitchingDPForce: " + setting + " needs two models, and this force has one "
                 "(create it with an accurate and a fast model to switch between them)");
+}
+
+std::string SwitchingDPForce::getModelEngine(Model model) const {
+    const DPModelInfo& info = infos[checkModel(model)];
+    if (info.engine == ModelEngine::Native && !useNativePath)
+        return ModelEngine::TorchScript;
+    return info.engine;
 }
 
 SwitchingDPForce* SwitchingDPForce::fromModelContents(const std::string& accurateContents, const std::string& fastContents,

@@ -31,7 +31,10 @@ def op_library():
 
 
 def mpi_library():
-    """Path of the MPI library from the mpich package, or None."""
+    """Path of the MPI library: SWITCHINGDP_MPI_LIBRARY where set (e.g. the stand-in
+    scripts/gpu-check.sh uses on machines without mpich), else the mpich package's, or None."""
+    if os.environ.get(MPI_VARIABLE):
+        return os.environ[MPI_VARIABLE]
     try:
         files = metadata.files("mpich") or []
     except metadata.PackageNotFoundError:

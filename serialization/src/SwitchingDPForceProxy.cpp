@@ -61,8 +61,8 @@ SwitchingDPForceProxy::SwitchingDPForceProxy() : SerializationProxy("SwitchingDP
 void SwitchingDPForceProxy::serialize(const void* object, SerializationNode& node) const {
     // Version 2 added one-model forces (no FastModel node) and the frame and atomic
     // parameters; version 3 the energy scale parameter; version 4 the deviation checks and guard;
-    // version 5 whether periodicity was set explicitly.
-    node.setIntProperty("version", 5);
+    // version 5 whether periodicity was set explicitly; version 6 the native path and CUDA graph switches.
+    node.setIntProperty("version", 6);
     const SwitchingDPForce& force = *reinterpret_cast<const SwitchingDPForce*>(object);
     node.setIntProperty("forceGroup", force.getForceGroup());
     node.setStringProperty("name", force.getName());
@@ -74,6 +74,8 @@ void SwitchingDPForceProxy::serialize(const void* object, SerializationNode& nod
     node.setIntProperty("slowForceGroup", force.getSlowForceGroup());
     node.setIntProperty("slowTerm", force.getSlowTerm());
     node.setDoubleProperty("skin", force.getNeighborListSkin());
+    node.setBoolProperty("useNativePath", force.getUseNativePath());
+    node.setBoolProperty("useCUDAGraphs", force.getUseCUDAGraphs());
     node.setStringProperty("energyScaleParameter", force.getEnergyScaleParameter());
     if (force.getNumModels() == 2) {
         node.setIntProperty("deviationCheckInterval", force.getDeviationCheckInterval());
@@ -118,7 +120,7 @@ static bool hasChild(const SerializationNode& node, const std::string& name) {
 
 void* SwitchingDPForceProxy::deserialize(const SerializationNode& node) const {
     int version = node.getIntProperty("version");
-    if (version < 1 || version > 5)
+    if (version < 1 || version > 6)
         throw OpenMMException("SwitchingDPForce: unsupported XML version " + std::to_string(version));
     const SerializationNode& accurate = node.getChildNode(MODEL_TAGS[0]);
     bool twoModels = hasChild(node, MODEL_TAGS[1]);
@@ -160,6 +162,8 @@ void* SwitchingDPForceProxy::deserialize(const SerializationNode& node) const {
         force->setDeviationLimit(node.getDoubleProperty("deviationLimit", 0.0));
     }
     force->setNeighborListSkin(node.getDoubleProperty("skin"));
+    force->setUseNativePath(node.getBoolProperty("useNativePath", true));
+    force->setUseCUDAGraphs(node.getBoolProperty("useCUDAGraphs", true));
     force->setEnergyScaleParameter(node.getStringProperty("energyScaleParameter", ""));
     std::vector<std::string> types;
     for (const SerializationNode& type : node.getChildNode("Types").getChildren())

@@ -93,6 +93,8 @@ void CommonCalcSwitchingDPForceKernel::initialize(const System& system, const Sw
     // arrays where the platform can give them.
     TorchScope scope(*this);
     engine = std::make_unique<SwitchingDPEngine>(force, particles, getTorchDevice());
+    if (force.getUseCUDAGraphs())
+        engine->setDeviceGraphs(makeDeviceGraphs());
     positionsView = wrapArray(positionsArray, numParticles, arrayType);
     forcesView = wrapArray(forcesArray, numParticles, arrayType);
     if (positionsView.defined() != forcesView.defined())

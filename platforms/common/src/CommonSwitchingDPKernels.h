@@ -3,6 +3,7 @@
 
 #include "SwitchingDPKernels.h"
 #include "SwitchingDPEngine.h"
+#include "DPModel.h"
 #include "openmm/common/ComputeArray.h"
 #include "openmm/common/ComputeContext.h"
 #include "openmm/common/ComputeKernel.h"
@@ -60,6 +61,10 @@ protected:
     }
     /** Block until torch's queued work is done: OpenMM is about to read a tensor torch wrote. */
     virtual void waitForTorch() {
+    }
+    /** Captured replays for the engine's models (CUDA graphs), or null where the platform has none. */
+    virtual std::shared_ptr<DeviceGraphs> makeDeviceGraphs() {
+        return nullptr;
     }
     /**
      * Free the engine and every tensor, inside enterTorch()/leaveTorch().  A

@@ -30,6 +30,7 @@ protected:
     void leaveTorch() override;
     void waitForOpenMM() override;
     void waitForTorch() override;
+    std::shared_ptr<DeviceGraphs> makeDeviceGraphs() override;
 private:
     OpenMM::CudaContext& cu;
     CUcontext primaryContext = nullptr;  // PyTorch's context on OpenMM's device, retained while we live

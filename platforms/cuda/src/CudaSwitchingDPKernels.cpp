@@ -1,6 +1,10 @@
 #include "CudaSwitchingDPKernels.h"
 #include "openmm/OpenMMException.h"
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
+#include <map>
+#include <memory>
 #include <cuda.h>
 #include <cuda_runtime_api.h>
 #include <string>
@@ -55,6 +59,51 @@ const Driver& driver() {
     return instance;
 }
 
+/**
+ * CUDA graphs for the engine's models: one per key (a model and a neighbour-list
+ * capacity), captured on a side stream the first time, as CUDA requires, after one
+ * eager run there (which does the lazy set-up, such as cuBLAS workspaces, that a
+ * capture must not contain), then replayed on torch's current stream.
+ */
+class CudaDeviceGraphs : public DeviceGraphs {
+public:
+    explicit CudaDeviceGraphs(c10::DeviceIndex device) : device(device) {
+    }
+    void run(const std::string& key, const std::function<void()>& body) override {
+        auto found = graphs.find(key);
+        if (found == graphs.end()) {
+            c10::cuda::CUDAStream current = c10::cuda::getCurrentCUDAStream(device);
+            c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(false, device);
+            current.synchronize();   // the inputs the caller just copied
+            auto graph = std::make_unique<at::cuda::CUDAGraph>();
+            {
+                c10::cuda::CUDAStreamGuard onSide(side);
+                body();
+                side.synchronize();
+                graph->capture_begin();
+                try {
+                    body();
+                }
+                catch (...) {
+                    try {
+                        graph->capture_end();
+                    }
+                    catch (...) {
+                    }
+                    throw;
+                }
+                graph->capture_end();
+            }
+            side.synchronize();
+            found = graphs.emplace(key, std::move(graph)).first;
+        }
+        found->second->replay();
+    }
+private:
+    c10::DeviceIndex device;
+    std::map<std::string, std::unique_ptr<at::cuda::CUDAGraph>> graphs;
+};
+
 } // namespace
 
 CudaCalcSwitchingDPForceKernel::CudaCalcSwitchingDPForceKernel(std::string name, const Platform& platform, CudaContext& cu) :
@@ -67,6 +116,10 @@ CudaCalcSwitchingDPForceKernel::~CudaCalcSwitchingDPForceKernel() {
     // then let the context go.
     releaseTorchState();
     driver().primaryCtxRelease(cu.getDevice());
+}
+
+std::shared_ptr<DeviceGraphs> CudaCalcSwitchingDPForceKernel::makeDeviceGraphs() {
+    return std::make_shared<CudaDeviceGraphs>((c10::DeviceIndex) cu.getDeviceIndex());
 }
 
 torch::Device CudaCalcSwitchingDPForceKernel::getTorchDevice() {

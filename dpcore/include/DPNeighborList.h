@@ -56,6 +56,15 @@ public:
     virtual bool update(const torch::Tensor& positions, const double* box) = 0;
     /** One model's input at the positions given to the last update(). */
     virtual const DPModelInput& modelInput(double cutoff) = 0;
+    /**
+     * The same neighbours for a model that formats its list itself (the native path):
+     * rows need not be packed or ascending, and ghosts beyond its cutoff may stay, so
+     * a list may return shapes fixed between builds, found without reading anything
+     * back from its device.  By default, modelInput().
+     */
+    virtual const DPModelInput& unpackedModelInput(double cutoff) {
+        return modelInput(cutoff);
+    }
     /** How many times the list has been built. */
     long long getNumBuilds() const { return builds; }
 protected:

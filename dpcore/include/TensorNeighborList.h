@@ -21,7 +21,11 @@ public:
     TensorNeighborList(double listCutoff, double skin);
     bool update(const torch::Tensor& positions, const double* box) override;
     const DPModelInput& modelInput(double cutoff) override;
+    /** Every extended entry of the build and the candidate list with entries beyond `cutoff` set to -1: no read back. */
+    const DPModelInput& unpackedModelInput(double cutoff) override;
 private:
+    /** The extended coordinates at the current positions. */
+    torch::Tensor extendedCoordinates() const;
     void build(const torch::Tensor& positions, const double* box);
     torch::Tensor findImages(const torch::Tensor& wrapped, const double* reach, torch::Tensor& imageShifts) const;
     torch::Tensor findCandidates(const torch::Tensor& entries, int64_t numLocal) const;

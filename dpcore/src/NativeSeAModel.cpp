@@ -576,7 +576,7 @@ private:
             c.aparam.copy_(aparam);
         deviceGraphs->run(graphKey, [this, &c]() {
             Tensor energy, force, flag;
-            evaluate(c.coord, c.atype, c.nlist, c.fparam, c.aparam, energy, force, flag);
+            evaluate(c.coord, c.atype, c.nlist, c.fparam, c.aparam, energy, force, flag, /*capturable=*/true);
             // Outputs are written into tensors that outlive the capture.
             if (!c.energy.defined()) {
                 c.energy = torch::empty_like(energy);
@@ -695,7 +695,8 @@ private:
      * autograd's bookkeeping, and the same arithmetic (tests compare with deepmd-kit).
      */
     void evaluate(const Tensor& coordIn, const Tensor& atype, const Tensor& nlist, const Tensor& fparam,
-                  const Tensor& aparam, Tensor& energy, Tensor& extendedForce, Tensor& overflowed) const {
+                  const Tensor& aparam, Tensor& energy, Tensor& extendedForce, Tensor& overflowed,
+                  bool capturable = false) const {
         // A named scope, so that a profile can tell the model's own operations from the engine's.
         RECORD_USER_SCOPE("SwitchingDP::native_se_e2_a");
         torch::NoGradGuard noGrad;
@@ -738,7 +739,9 @@ private:
             std::vector<Network::Record> records(ntypes);
             std::vector<Tensor> slopes(ntypes), embeddedParts(ntypes), sectionRows(ntypes);
             std::vector<Unloop> unloops(ntypes);
-            const bool useOperator = compressed && tabulation && rows.device().is_cpu();
+            // deepmd-kit's kernel where it may run (the CPU, outside a capture, which
+            // its kernels do not support); the tensor form everywhere else.
+            const bool useOperator = compressed && tabulation && rows.device().is_cpu() && !capturable;
             if (useOperator) {
                 // deepmd-kit's fused kernel, and its own backward through a local autograd graph.
                 torch::AutoGradMode gradMode(true);

@@ -220,12 +220,14 @@ const DPResult& SwitchingDPEngine::evaluate(Model model, const Tensor& positions
     for (int i = 0; i < 9; i++)
         boxModel[i] = units.toModelLength(boxNm[i]);
     neighbors->update(positionsModel, periodic ? boxModel.data() : nullptr);
-    const DPModelInput& input = neighbors->modelInput(models[model]->getInfo().cutoff);
+    // The native path formats any list itself: it takes the list's unpacked form.
+    const bool formats = models[model]->formatsNeighborList();
+    const DPModelInput& input = formats ? neighbors->unpackedModelInput(models[model]->getInfo().cutoff)
+                                        : neighbors->modelInput(models[model]->getInfo().cutoff);
     if (input.closestDistance >= 0 && input.closestDistance < units.toModelLength(MINIMUM_DISTANCE_NM))
         throwOverlap(particles[input.closestI], particles[input.closestJ], units.toNm(input.closestDistance));
     Tensor types = localTypes[model].index_select(0, input.atoms);
-    // The native path formats any list itself (and reports a sel overflow after the call).
-    const bool formats = models[model]->formatsNeighborList();
+    // (It also reports a sel overflow after the call.)
     Tensor nlist = formats ? input.nlist : widenForModel(model, input.nlist, types);
 
     DPModelCall call;

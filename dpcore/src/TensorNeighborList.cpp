@@ -262,9 +262,8 @@ Tensor TensorNeighborList::findCandidates(const Tensor& entries, int64_t numLoca
     return torch::cat(rows);
 }
 
-const DPModelInput& TensorNeighborList::modelInput(double cutoff) {
+Tensor TensorNeighborList::extendedCoordinates() const {
     const int64_t n = numAtoms, numGhosts = atoms.size(0) - n;
-    auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(positions.device());
     // Ghost coordinates from the current positions, in the documented order of operations.
     Tensor extended = positions;
     if (numGhosts > 0) {
@@ -273,6 +272,28 @@ const DPModelInput& TensorNeighborList::modelInput(double cutoff) {
             ghosts = ghosts + shifts.narrow(1, k, 1) * boxRows.narrow(0, k, 1);
         extended = torch::cat({positions, ghosts});
     }
+    return extended;
+}
+
+const DPModelInput& TensorNeighborList::unpackedModelInput(double cutoff) {
+    const int64_t n = numAtoms;
+    Tensor extended = extendedCoordinates();
+    input.coord = extended;
+    input.atoms = atoms;
+    if (candidates.size(1) == 0) {
+        input.nlist = candidates;
+        return input;
+    }
+    Tensor delta = extended.index_select(0, candidates.clamp_min(0).view(-1)).view({n, candidates.size(1), 3}) -
+            positions.unsqueeze(1);
+    input.nlist = candidates.masked_fill((candidates < 0).logical_or(delta.square().sum(2) >= cutoff*cutoff), -1);
+    return input;
+}
+
+const DPModelInput& TensorNeighborList::modelInput(double cutoff) {
+    const int64_t n = numAtoms, numGhosts = atoms.size(0) - n;
+    auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(positions.device());
+    Tensor extended = extendedCoordinates();
     const int64_t kc = candidates.size(1);
     if (kc == 0) {
         input.coord = positions;

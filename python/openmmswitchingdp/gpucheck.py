@@ -22,6 +22,10 @@ bench     the bench's schemes (openmmswitchingdp.bench.measure: accurate-only,
           (PAIRINGS, CO_TRAINED).  A model that failed on the platform is left out, and
           the summary says so.
 engine    SwitchingDPForce.getModelEngine(model) for each model, where the build has it.
+replays   the default path (the native one, replayed as CUDA graphs on CUDA) of a
+          float64 and a float32 compressed model against --reference, in double
+          precision, over configurations that replay a captured graph, rebuild the
+          list, and outgrow the captured capacities, then after 20 MD steps.
 
 Sizes (--sizes) are atom counts (192 x n^3) or copies n per box edge: 192 (n=1),
 1,536 (2), 12,288 (4), 98,304 (8).  On CUDA and OpenCL every Context runs at
@@ -55,7 +59,7 @@ from . import LOADED_PLUGINS, SwitchingDPForce, bundled
 from .bench import markdown_rows, measure
 from .schemes import ACCURATE, HelpFormatter, Scheme, Structure, platform_names, standard_schemes, switching_force
 
-PARTS = ("families", "timing", "bench", "engine")
+PARTS = ("families", "replays", "timing", "bench", "engine")
 BASE_ATOMS = 192   # the bundled water box
 MAX_COPIES = 16
 TIMING_SIZES = (192, 1536, 12288, 98304)
@@ -283,6 +287,64 @@ def relative_errors(reference, result):
 
 
 # --- the parts ------------------------------------------------------------------
+
+# Models for the replay check and the largest relative error allowed (energy, and
+# max |dF| / max |F|): float64 arithmetic, and a float32 compressed model.
+REPLAY_MODELS = (("water_6A.pth", 1e-9), ("water_4A_fp32_compressed.pth", 1e-4))
+
+
+def replay_configurations(base, seed=11):
+    """(label, positions nm): the structure, three small moves (the neighbour list and
+    the captured capacities kept), a larger one (the list rebuilt), and the atoms drawn
+    7% towards the origin (more neighbours: larger capacities)."""
+    rng = np.random.default_rng(seed)
+    configurations = [("start", base)]
+    for i in range(3):
+        configurations.append((f"small move {i + 1}", configurations[-1][1] + rng.normal(0.0, 1e-3, base.shape)))
+    configurations.append(("large move", configurations[-1][1] + rng.normal(0.0, 0.03, base.shape)))
+    configurations.append(("compressed 7%", base * 0.93))
+    return configurations
+
+
+def check_replays(folder, pdb, platform, reference, say=print, steps=20):
+    """Rows (model, worst energy error, worst force error, tolerance) of the default
+    path on `platform` against `reference` over replay_configurations() and after
+    `steps` MD steps on `platform`."""
+    data = structure(pdb, 1)
+    rows = []
+    say(f"\n## Replays: {platform} (double precision) against {reference}")
+    say("| model | configurations | worst |dE|/|E| | worst max|dF|/max|F| | tolerance |")
+    say("|---|---|---:|---:|---:|")
+    for name, tolerance in REPLAY_MODELS:
+        path = os.path.join(folder, name)
+        if not os.path.exists(path):
+            continue
+        context = model_context(path, data, platform, "double")
+        expected = model_context(path, data, reference)
+        worst = (0.0, 0.0)
+        labels = []
+        for label_, positions in replay_configurations(data.positions):
+            context.setPositions(positions * u.nanometer)
+            expected.setPositions(positions * u.nanometer)
+            errors = relative_errors(energy_forces(expected), energy_forces(context))
+            worst = (max(worst[0], errors[0]), max(worst[1], errors[1]))
+            labels.append(label_)
+        context.getIntegrator().step(steps)
+        expected.setPositions(context.getState(getPositions=True).getPositions())
+        errors = relative_errors(energy_forces(expected), energy_forces(context))
+        worst = (max(worst[0], errors[0]), max(worst[1], errors[1]))
+        labels.append(f"{steps} MD steps")
+        rows.append((name, worst[0], worst[1], tolerance))
+        say(f"| {name} | {', '.join(labels)} | {worst[0]:.1e} | {worst[1]:.1e} | {tolerance:.0e} |")
+    return rows
+
+
+def replays_check(rows, platform, reference):
+    if not rows:
+        return Check("replays", SKIPPED, "none of the replay models is in the repository")
+    bad = [name for name, e, f, tolerance in rows if not (e <= tolerance and f <= tolerance)]
+    detail = "; ".join(f"{name}: {e:.1e} / {f:.1e}" for name, e, f, _ in rows)
+    return Check(f"replays on {platform} vs {reference}", FAILED if bad else OK, detail)
 
 DEADLINE = None   # time.perf_counter() after which no part starts new work (--deadline-s)
 
@@ -720,6 +782,11 @@ def main(argv=None):
         results["families"] = rows
         return families_check(rows, args.platform, args.reference)
 
+    def replays(part_say):
+        rows = check_replays(folder, pdb, args.platform, args.reference, part_say)
+        results["replays"] = rows
+        return replays_check(rows, args.platform, args.reference)
+
     def timing(part_say):
         timing_models = [m for m in (os.path.join(folder, name) for name in TIMING_MODELS) if os.path.exists(m)]
         copies = args.copies or [copies_for(s) for s in TIMING_SIZES]
@@ -750,7 +817,8 @@ def main(argv=None):
         results["bench"] = entries
         return bench_check(entries, args.platform)
 
-    for name, part in (("families", families), ("timing", timing), ("engine", engine), ("bench", bench)):
+    for name, part in (("families", families), ("replays", replays), ("timing", timing), ("engine", engine),
+                       ("bench", bench)):
         if name not in args.parts:
             continue
         part_say, lines = part_output()

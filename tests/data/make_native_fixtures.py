@@ -66,6 +66,9 @@ Why each model exists:
                                 bundled water 93% of the atoms have more than 6 O and
                                 99% more than 12 H within 4 A, so deepmd-kit keeps the
                                 nearest of each type.
+  se_a_silut.pth                an se_e2_a model whose fitting net uses deepmd-kit's
+                                "silut:3.0" activation, which the native path does not
+                                implement: it must run its TorchScript, and say why.
 
 --only NAME (repeatable; with or without .pth) rebuilds just those models (a compressed
 one rebuilds its parent first: se_a_fp32.pth, or build/native_fixtures/
@@ -133,21 +136,19 @@ MODELS = {
     "se_a_one_side_compressed": ("se_a_one_side_compressed.pth", None, "se_a_one_side_plain"),
     "se_a_small_sel": ("se_a_small_sel.pth",
                        {"descriptor": se_e2_a(4.0, [6, 12]), "fitting_net": fitting()}, None),
+    "se_a_silut": ("se_a_silut.pth",
+                   {"descriptor": se_e2_a(4.0, [16, 32]), "fitting_net": fitting(activation="silut:3.0")}, None),
 }
 WORK_ONLY = {"se_a_one_side_plain"}   # frozen into WORK, not kept in tests/data
 
 
 def read_water():
-    """Coordinates (A), element symbols and cubic box length (A) of the bundled water.pdb."""
-    coords, elements, box = [], [], None
-    with open(os.path.join(WATER, "water.pdb")) as f:
-        for line in f:
-            if line.startswith("CRYST1"):
-                box = float(line[6:15])
-            elif line.startswith(("ATOM", "HETATM")):
-                coords.append([float(line[30:38]), float(line[38:46]), float(line[46:54])])
-                elements.append(line[76:78].strip())
-    return np.array(coords), elements, box
+    """Coordinates (A), element symbols and cubic box length (A) of the bundled water.pdb
+    (make_fixtures.py's reader, its type indices turned back into element symbols)."""
+    sys.path.insert(0, HERE)
+    import make_fixtures
+    coords, types, box = make_fixtures.read_water()
+    return coords, [make_fixtures.TYPE_MAP[t] for t in types], box
 
 
 def elements_for(type_map, elements):

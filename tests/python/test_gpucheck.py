@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from helpers import ROOT, WATER, WATER_PDB
@@ -145,22 +146,35 @@ def test_bench_leaves_out_models_that_did_not_run_and_keeps_the_pairings(monkeyp
     assert check.status == OK and "skipped distilled" in check.detail
 
 
-def test_main_runs_every_part_on_the_cpu_and_writes_its_tables(tmp_path, capsys):
+def test_main_runs_every_part_on_the_cpu_and_writes_its_tables(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(gpucheck, "REPLAY_MODELS", (("water_4A.pth", 1e-9),))   # the cheaper model only
     status = gpucheck.main(["--platform", "CPU", "--root", ROOT, "--sizes", "192", "--models", "water_4A.pth",
                             "fparam.pth", "--pairings", "hand-made", "--repeats", "1", "--warmup", "0",
                             "--bench-steps", "4", "--bench-rounds", "1", "--bench-warmup", "0", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert status == 0, out[-3000:]
     summary = out[out.index("== gpucheck summary"):]
-    for part in ("families on CPU", "one evaluation on CPU", "model engines", "bench on CPU"):
+    for part in ("families on CPU", "replays on CPU vs Reference", "one evaluation on CPU", "model engines",
+                 "bench on CPU"):
         assert f"| {part} | " in summary
     assert "| hand-made | alternating 1:3 (water_4A_fp32_compressed.pth) |" in summary
     written = sorted(os.listdir(tmp_path))
-    assert written == ["bench.md", "engine.md", "families.md", "results.json", "summary.md", "timing.md"]
+    assert written == ["bench.md", "engine.md", "families.md", "replays.md", "results.json", "summary.md", "timing.md"]
     results = json.loads((tmp_path / "results.json").read_text())
-    assert [c["status"] for c in results["checks"]] == [OK, OK, OK if results.get("engine") else SKIPPED, OK]
+    assert [c["status"] for c in results["checks"]] == [OK, OK, OK, OK if results.get("engine") else SKIPPED, OK]
+    assert [row[0] for row in results["replays"]] == ["water_4A.pth"]
     assert {row["model"] for row in results["families"]} == {"examples/water/water_4A.pth", "tests/data/fparam.pth"}
     assert (tmp_path / "summary.md").read_text().strip() == summary.strip()
+
+
+def test_replays_fail_when_the_platform_disagrees_with_the_reference(monkeypatch):
+    monkeypatch.setattr(gpucheck, "REPLAY_MODELS", (("water_4A.pth", 1e-9),))
+    rows = gpucheck.check_replays(WATER, WATER_PDB, "CPU", "Reference", say=lambda *a: None, steps=2)
+    assert len(rows) == 1 and rows[0][1] <= 1e-12 and rows[0][2] <= 1e-12
+    assert gpucheck.replays_check(rows, "CPU", "Reference").status == OK
+    assert gpucheck.replays_check([("water_4A.pth", 0.0, 2e-9, 1e-9)], "CPU", "Reference").status == FAILED
+    configurations = gpucheck.replay_configurations(np.zeros((6, 3)) + 1.0)
+    assert [label for label, _ in configurations][-2:] == ["large move", "compressed 7%"]
 
 
 def test_a_part_that_breaks_is_a_failed_check_not_a_lost_summary(monkeypatch, capsys):

@@ -256,10 +256,34 @@ def test_native_matches_torchscript(name, geometry_name):
 
 
 def test_every_se_e2_a_model_in_the_repository_is_covered():
-    """A new se_e2_a model in examples/water or tests/data joins MODELS."""
+    """A new se_e2_a model in examples/water or tests/data joins MODELS (or is the
+    fixture that must stay on TorchScript)."""
     found = {p for p in glob.glob(os.path.join(WATER, "*.pth")) + glob.glob(os.path.join(DATA, "*.pth"))
              if model_meta(p)["type"] in ("se_e2_a", "se_a")}
-    assert found == set(MODELS.values())
+    assert found == set(MODELS.values()) | {UNSUPPORTED}
+
+
+UNSUPPORTED = os.path.join(DATA, "se_a_silut.pth")   # its fitting net's "silut:3.0" has no native form
+
+
+def test_unsupported_setting_runs_torchscript_and_says_why(capfd):
+    force = SwitchingDPForce(UNSUPPORTED)
+    assert force.getModelEngine(SwitchingDPForce.Accurate) == TORCHSCRIPT
+    note = force.getModelEngineNote(SwitchingDPForce.Accurate)
+    assert "se_a_silut.pth" in note and "activation function 'silut:3.0'" in note
+    for other in (ACCURATE, os.path.join(DATA, "se_e2_r.pth")):   # native; another family: no note
+        assert SwitchingDPForce(other).getModelEngineNote(SwitchingDPForce.Accurate) == ""
+    positions, elements, masses, box = water()
+    capfd.readouterr()
+    context = make_context(make_system(masses, box, force, elements), positions)
+    lines = [line for line in capfd.readouterr().err.splitlines() if "not the native path" in line]
+    assert lines == [note], "one line on stderr when the model is loaded, the same as the note"
+    state = context.getState(getEnergy=True, getForces=True)
+    energy = state.getPotentialEnergy().value_in_unit(mm.unit.kilojoule_per_mole)
+    forces = state.getForces(asNumpy=True).value_in_unit(mm.unit.kilojoule_per_mole / mm.unit.nanometer)
+    ref_energy, ref_forces = deepmd_energy_forces(UNSUPPORTED, positions, elements, box)
+    assert abs(energy - ref_energy) <= 1e-12 * abs(ref_energy)
+    assert np.abs(forces - ref_forces).max() <= 1e-12 * np.abs(ref_forces).max()
 
 
 def test_fixtures_are_what_they_claim():

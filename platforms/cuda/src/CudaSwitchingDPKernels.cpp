@@ -80,7 +80,8 @@ public:
                 c10::cuda::CUDAStreamGuard onSide(side);
                 body();
                 side.synchronize();
-                graph->capture_begin();
+                // Thread-local capture mode: OpenMM's own threads may call CUDA meanwhile.
+                graph->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
                 try {
                     body();
                 }

@@ -33,6 +33,8 @@ class DeviceGraphs {
 public:
     virtual ~DeviceGraphs() {}
     virtual void run(const std::string& key, const std::function<void()>& body) = 0;
+    /** Drop the captures whose keys start with `prefix` (their buffers are about to go). */
+    virtual void release(const std::string& prefix) {}
 };
 
 /** Which path evaluates a model (DPModelInfo::engine). */

@@ -432,6 +432,7 @@ public:
         selTensor = torch::tensor(std::vector<int64_t>(sel.begin(), sel.end()), torch::kInt64).to(device);
         sectionTensor = torch::tensor(sectionStart, torch::kInt64).to(device);
         typeRange = torch::arange(ntypes + 1, torch::TensorOptions().dtype(torch::kInt64).device(device));
+        dropCaptures();
         for (Group& group : groups) {
             group.atoms = group.atoms.to(device);
             if (group.excludes) {
@@ -440,7 +441,6 @@ public:
                 group.constantRows = group.constantRows.to(device);
             }
         }
-        captures.clear();
     }
 
     void prepare(const torch::Tensor& localTypes) override {
@@ -481,14 +481,14 @@ public:
             groups.push_back(group);
         }
         numLocal = types.numel();
-        captures.clear();
+        dropCaptures();
     }
 
     bool formatsNeighborList() const override { return true; }
     torch::Tensor selOverflow() const override { return overflow; }
     void setDeviceGraphs(std::shared_ptr<DeviceGraphs> graphs) override {
+        dropCaptures();
         deviceGraphs = graphs;
-        captures.clear();
     }
     bool usesDeviceGraphs() const override { return replayed; }
 
@@ -511,7 +511,7 @@ public:
                 std::cerr << "SwitchingDPForce: capturing the " << label << " model's evaluation as a device graph failed, "
                           "so it runs eagerly: " << what.substr(0, what.find('\n')) << std::endl;
                 captureFailed = true;
-                captures.clear();
+                dropCaptures();
             }
         }
         Tensor energy;
@@ -548,12 +548,15 @@ private:
     Tensor computeCaptured(const Tensor& coord, const Tensor& atype, const Tensor& nlist, const Tensor& fparam,
                            const Tensor& aparam, Tensor& extendedForce) {
         const int64_t nall = coord.size(0), width = nlist.size(1);
-        const int64_t nallCapacity = capacity(nall), widthCapacity = capacity(std::max<int64_t>(width, 1));
-        const std::string key = std::to_string(nallCapacity) + "x" + std::to_string(widthCapacity);
-        const std::string graphKey = std::to_string(reinterpret_cast<std::uintptr_t>(this)) + ":" + key;
-        auto found = captures.find(key);
-        bool fresh = (found == captures.end());
-        if (fresh) {
+        // The smallest capture with room for this input (so a shrinking list replays
+        // what it has), else a new one with room to grow.
+        auto found = captures.end();
+        for (auto c = captures.begin(); c != captures.end(); ++c)
+            if (c->first.first >= nall && c->first.second >= width &&
+                    (found == captures.end() || c->first.first * c->first.second < found->first.first * found->first.second))
+                found = c;
+        if (found == captures.end()) {
+            const int64_t nallCapacity = capacity(nall), widthCapacity = capacity(std::max<int64_t>(width, 1));
             Capture c;
             c.coord = torch::zeros({nallCapacity, 3}, coord.options());
             c.atype = torch::zeros({nallCapacity}, atype.options());
@@ -562,9 +565,14 @@ private:
                 c.fparam = torch::zeros_like(fparam);
             if (aparam.defined())
                 c.aparam = torch::zeros_like(aparam);
-            found = captures.emplace(key, c).first;
+            // Outputs allocated here, on the caller's stream, not inside the capture.
+            c.energy = torch::zeros({1}, coord.options());
+            c.force = torch::zeros({nallCapacity, 3}, coord.options());
+            c.overflow = torch::zeros({1}, coord.options().dtype(torch::kBool));
+            found = captures.emplace(std::make_pair(nallCapacity, widthCapacity), c).first;
         }
         Capture& c = found->second;
+        const int64_t widthCapacity = found->first.second;
         c.coord.narrow(0, 0, nall).copy_(coord);
         c.atype.narrow(0, 0, nall).copy_(atype);
         c.nlist.narrow(1, 0, width).copy_(nlist);
@@ -574,15 +582,10 @@ private:
             c.fparam.copy_(fparam);
         if (aparam.defined())
             c.aparam.copy_(aparam);
-        deviceGraphs->run(graphKey, [this, &c]() {
+        // Ghost rows past nall keep stale values: no list entry points at them.
+        deviceGraphs->run(graphPrefix() + std::to_string(found->first.first) + "x" + std::to_string(widthCapacity), [this, &c]() {
             Tensor energy, force, flag;
             evaluate(c.coord, c.atype, c.nlist, c.fparam, c.aparam, energy, force, flag, /*capturable=*/true);
-            // Outputs are written into tensors that outlive the capture.
-            if (!c.energy.defined()) {
-                c.energy = torch::empty_like(energy);
-                c.force = torch::empty_like(force);
-                c.overflow = torch::empty_like(flag);
-            }
             c.energy.copy_(energy);
             c.force.copy_(force);
             c.overflow.copy_(flag);
@@ -590,6 +593,19 @@ private:
         overflow = c.overflow;
         extendedForce = c.force.narrow(0, 0, nall);
         return c.energy;
+    }
+
+    /** This model's graph keys: its address and how many times its captures were dropped. */
+    std::string graphPrefix() const {
+        return std::to_string(reinterpret_cast<std::uintptr_t>(this)) + "/" + std::to_string(generation) + ":";
+    }
+
+    /** Drop every capture (the buffers and weights a graph reads are about to change). */
+    void dropCaptures() {
+        if (deviceGraphs)
+            deviceGraphs->release(std::to_string(reinterpret_cast<std::uintptr_t>(this)) + "/");
+        captures.clear();
+        generation++;
     }
 
     /**
@@ -862,7 +878,8 @@ private:
     Tensor selTensor, sectionTensor, typeRange, overflow;
     std::vector<Group> groups;
     std::shared_ptr<DeviceGraphs> deviceGraphs;
-    std::map<std::string, Capture> captures;
+    std::map<std::pair<int64_t, int64_t>, Capture> captures;   // by (ghost capacity, width capacity)
+    int64_t generation = 0;
     bool captureFailed = false, replayed = false;
 };
 

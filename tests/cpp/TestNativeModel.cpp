@@ -116,8 +116,8 @@ int main() {
             if (test.fast != FAST_MODEL)
                 continue;
             // One capture per model and capacity, reused: the small moves keep their
-            // capacities, the rebuilds after larger moves may cross one, the dense
-            // configuration needs larger ones.
+            // capacities, a rebuild may need more room, and a smaller input replays the
+            // smallest capture it fits in.
             int runs = 0, reused = 0;
             for (const auto& entry : graphs->runs) {
                 runs += entry.second;
@@ -127,8 +127,11 @@ int main() {
             }
             check(runs == 10, list + ": one run per evaluation (" + std::to_string(runs) + ")");
             check(reused >= 4, list + ": the small moves replay the first captures");
-            check(graphs->runs.size() >= 4 && graphs->runs.size() <= 6,
-                  list + ": " + std::to_string(graphs->runs.size()) + " captures, expected 4 to 6");
+            // The host list's input shrinks to each model's own ghosts and widest row;
+            // the tensor list gives native models every ghost of its build and its
+            // candidate width (fixed between builds), so one capture per model can do.
+            check(graphs->runs.size() >= 2 && graphs->runs.size() <= 6,
+                  list + ": " + std::to_string(graphs->runs.size()) + " captures, expected 2 to 6");
         }
         std::cout << "Done" << std::endl;
         return 0;

@@ -1,6 +1,7 @@
 #include "CudaSwitchingDPKernels.h"
 #include "openmm/OpenMMException.h"
 #include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <map>
@@ -61,27 +62,33 @@ const Driver& driver() {
 
 /**
  * CUDA graphs for the engine's models: one per key (a model and a neighbour-list
- * capacity), captured on a side stream the first time, as CUDA requires, after one
+ * capacity), captured the first time on a side stream, as CUDA requires, after one
  * eager run there (which does the lazy set-up, such as cuBLAS workspaces, that a
- * capture must not contain), then replayed on torch's current stream.
+ * capture must not contain), then replayed on torch's current stream.  All graphs
+ * share one memory pool: replays run one after another on one stream, and nothing a
+ * replay allocates outlives it (outputs are the caller's, allocated beforehand), so
+ * a new capacity costs one evaluation's work memory once, not once per graph.
  */
 class CudaDeviceGraphs : public DeviceGraphs {
 public:
-    explicit CudaDeviceGraphs(c10::DeviceIndex device) : device(device) {
+    explicit CudaDeviceGraphs(c10::DeviceIndex device) :
+            device(device), side(c10::cuda::getStreamFromPool(false, device)), pool(at::cuda::graph_pool_handle()) {
     }
     void run(const std::string& key, const std::function<void()>& body) override {
         auto found = graphs.find(key);
         if (found == graphs.end()) {
             c10::cuda::CUDAStream current = c10::cuda::getCurrentCUDAStream(device);
-            c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(false, device);
             current.synchronize();   // the inputs the caller just copied
             auto graph = std::make_unique<at::cuda::CUDAGraph>();
             {
                 c10::cuda::CUDAStreamGuard onSide(side);
                 body();
                 side.synchronize();
+                // What the warm-up cached on the side stream goes back to the device,
+                // so that the capture's pool can have it.
+                c10::cuda::CUDACachingAllocator::emptyCache();
                 // Thread-local capture mode: OpenMM's own threads may call CUDA meanwhile.
-                graph->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+                graph->capture_begin(pool, cudaStreamCaptureModeThreadLocal);
                 try {
                     body();
                 }
@@ -100,8 +107,14 @@ public:
         }
         found->second->replay();
     }
+    void release(const std::string& prefix) override {
+        for (auto entry = graphs.begin(); entry != graphs.end();)
+            entry = (entry->first.rfind(prefix, 0) == 0 ? graphs.erase(entry) : std::next(entry));
+    }
 private:
     c10::DeviceIndex device;
+    c10::cuda::CUDAStream side;
+    c10::MempoolId_t pool;
     std::map<std::string, std::unique_ptr<at::cuda::CUDAGraph>> graphs;
 };
 

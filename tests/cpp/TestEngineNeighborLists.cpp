@@ -64,8 +64,11 @@ static void compare(Engines& engines, const std::vector<Vec3>& all, const Vec3* 
         double energyError = std::fabs(d.energy - h.energy);
         std::printf("  %s, %s model: E = %.10f kJ/mol (|dE| %.2e), max|F| = %.3f, max|dF| = %.2e kJ/mol/nm\n",
                     label.c_str(), modelRole(model), h.energy, energyError, scale, forceError);
-        check(energyError == 0.0, label + ": energies differ");
-        check(forceError == 0.0, label + ": forces differ");
+        // Identical input gives identical results; the tensor list hands the native path
+        // its unpacked input (every ghost of its build), so ghost forces are folded onto
+        // their owners in another order: equal to rounding.
+        check(energyError <= 1e-13 * std::fabs(h.energy), label + ": energies differ");
+        check(forceError <= 1e-13 * scale, label + ": forces differ");
         check(d.forces.sum(0).abs().max().item<double>() < 1e-8 * scale, label + ": forces sum to zero");
     }
 }

@@ -59,7 +59,7 @@ logger = logging.getLogger("switchingdp-docs")
 # importing our module first would make that a circular import.
 try:
     import openmmml  # noqa: F401
-except ImportError:  # openmm-ml is the "tools" extra; without it mlpotential is not documented
+except ImportError:  # the build then reports that mlpotential cannot be imported
     pass
 
 # The modules whose public names the API reference must cover.  deepmd_ops is internal
@@ -226,7 +226,7 @@ def check_public_names(app, env):
                 candidates.update(f"{sub}.{name}" for sub in documented if sub.startswith(prefix)
                                   and getattr(sys.modules.get(sub), name, object()) is obj)
             if not candidates & documented:
-                missing.append(f"{module_name}.{name}")
+                missing.append(f"public name {module_name}.{name}")
             if (inspect.isclass(obj) or inspect.isfunction(obj)) and not _own_docstring(obj):
                 logger.warning("API reference: %s.%s has no docstring", module_name, name,
                                type="switchingdp", subtype="docstring")
@@ -235,12 +235,12 @@ def check_public_names(app, env):
         if name.startswith("_") or name in SWIG_SKIP:
             continue
         if f"{SWIG_CLASS}.{name}" not in documented:
-            missing.append(f"{SWIG_CLASS}.{name}")
+            missing.append(f"public method {SWIG_CLASS}.{name}")
         if callable(member) and name not in SWIG_HELPERS and not _own_docstring(getattr(swig, name)):
             logger.warning("API reference: %s.%s has no docstring (document it in the C++ header)",
                            SWIG_CLASS, name, type="switchingdp", subtype="docstring")
     for name in missing:
-        logger.warning("API reference: public name %s is not documented on the site", name,
+        logger.warning("API reference: %s is not documented on the site", name,
                        type="switchingdp", subtype="undocumented")
 
 

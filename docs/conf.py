@@ -41,6 +41,11 @@ html_theme = "alabaster"
 html_title = "openmm-switchingdp"
 html_static_path = []
 autodoc_member_order = "bysource"
+# The class docstring and the constructor's (SWIG puts the C++ constructors' comments,
+# one per overload, on __init__).
+autoclass_content = "both"
+# Command lines in docstrings and pages: "--threads" must stay two hyphens.
+smartquotes = False
 # imported-members: a module documents every name of its __all__, wherever it is defined
 # (without it autodoc drops constants whose value is a builtin, e.g. a float, because
 # their __module__ is "builtins").  Packages that only re-export their submodules'
@@ -127,23 +132,56 @@ _IGNORED_IN_DRY_RUN = ("Unknown interpreted text role", "No role entry", "Unknow
                        "No directive entry", "Trying")
 
 
+_ROLE = re.compile(r":(?:[a-z]+:)?[a-z]+:`([^`]*)`")
+
+
 def _rst_problems(text):
-    """What docutils alone says about a docstring (Sphinx's roles are not errors here)."""
+    """What docutils alone says about a docstring.  Sphinx's roles (:func:`x` and the
+    like) are replaced by literals first: resolving them needs the build environment,
+    and a reference that does not resolve is reported by the real build anyway."""
     import io
     from docutils import nodes
     from docutils.core import publish_doctree
     settings = {"report_level": 5, "halt_level": 5, "warning_stream": io.StringIO(),
                 "default_role": "code"}
     try:
-        doctree = publish_doctree(text, settings_overrides=settings)
-    except Exception as error:  # noqa: BLE001
-        return [str(error)]
+        doctree = publish_doctree(_ROLE.sub(r"``\1``", text), settings_overrides=settings)
+    except Exception:  # noqa: BLE001  (a Sphinx directive outside Sphinx: the real build judges it)
+        return []
     problems = []
     for message in [*doctree.findall(nodes.system_message), *doctree.transform_messages]:
         body = message.astext()
         if message["level"] >= 2 and not any(word in body for word in _IGNORED_IN_DRY_RUN):
             problems.append(body.splitlines()[0] if body else "?")
     return problems
+
+
+_RELATIVE = re.compile(r"(:(?:py:)?(?:mod|func|class|meth|attr|data|obj|exc):)`\.([A-Za-z_][\w.]*)`")
+
+
+def relative_references(app, what, name, obj, options, lines):
+    """Our docstrings write :mod:`.validate` for a sibling module, as Python's relative
+    imports would.  Sphinx reads a leading dot as "any name ending so", which is ambiguous
+    where toolkit.validate and toolkit.cli.validate both exist; resolve it as Python
+    does, against the package of the docstring's module."""
+    if not name.startswith("openmmswitchingdp"):
+        return
+    module_name = name if what == "module" else getattr(obj, "__module__", None) or name.rpartition(".")[0]
+    module = sys.modules.get(module_name)
+    package = module_name if module is not None and hasattr(module, "__path__") else module_name.rpartition(".")[0]
+
+    def absolute(match):
+        role, target = match.group(1), match.group(2)
+        full = f"{package}.{target}"
+        try:
+            importlib.import_module(full)
+            found = True
+        except ImportError:
+            parent, _, attr = full.rpartition(".")
+            found = hasattr(sys.modules.get(parent), attr)
+        return f"{role}`{target} <{full}>`" if found else match.group(0)
+
+    lines[:] = [_RELATIVE.sub(absolute, line) for line in lines]
 
 
 def plain_text_docstrings(app, what, name, obj, options, lines):
@@ -246,6 +284,7 @@ def check_public_names(app, env):
 
 def setup(app):
     app.connect("autodoc-process-docstring", normalise_swig_docstring)
+    app.connect("autodoc-process-docstring", relative_references)
     app.connect("autodoc-process-docstring", plain_text_docstrings)
     app.connect("autodoc-process-docstring", module_constants)
     app.connect("env-check-consistency", check_public_names)

@@ -120,3 +120,12 @@ def test_plain_text_docstrings_are_shown_as_written(conf):
     kept = list(valid)
     conf.plain_text_docstrings(None, "function", "openmmswitchingdp.y", None, {}, kept)
     assert kept == valid
+
+
+def test_relative_references_resolve_like_python(conf):
+    import openmmswitchingdp.toolkit.analysis as analysis
+    lines = ["running is :mod:`.validate`'s job, plotting :mod:`.plots`'; :mod:`.nowhere` stays."]
+    conf.relative_references(None, "module", "openmmswitchingdp.toolkit.analysis", analysis, {}, lines)
+    assert ":mod:`validate <openmmswitchingdp.toolkit.validate>`" in lines[0]
+    assert ":mod:`plots <openmmswitchingdp.toolkit.plots>`" in lines[0]
+    assert ":mod:`.nowhere`" in lines[0]

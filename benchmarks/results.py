@@ -27,7 +27,9 @@ from contextlib import redirect_stdout
 
 import torch
 
-from openmmswitchingdp import analysis, bench, bundled, nve, validate
+from openmmswitchingdp import bundled
+from openmmswitchingdp.toolkit import analysis, nve, validate
+from openmmswitchingdp.toolkit.cli import bench
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WATER = os.path.join(ROOT, "examples", "water")
@@ -125,10 +127,10 @@ def main():
                 results = json.load(f)
             time_ps = results["time_ps"]
         else:
-            results = validate.validate(bundled.ACCURATE_MODEL, bundled.FAST_MODEL, bundled.WATER_PDB, replicate=copies,
-                                        time_ps=time_ps, equilibration_ps=args.equilibration,
-                                        scheme_equilibration_ps=args.scheme_equilibration,
-                                        platform=args.platform, out=folder, other_fast=[HANDMADE])
+            results = validate.validate(validate.ValidateOptions(
+                bundled.ACCURATE_MODEL, bundled.FAST_MODEL, bundled.WATER_PDB, replicate=copies, time_ps=time_ps,
+                equilibration_ps=args.equilibration, scheme_equilibration_ps=args.scheme_equilibration,
+                platform=args.platform, out=folder, other_fast=[HANDMADE])).as_dict()
         rel = os.path.relpath(folder, args.out)
         sections.append(
             f"### {atoms} atoms: structure and dynamics ({time_ps:g} ps NVT per scheme at 330 K; every scheme "

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command for a machine with an NVIDIA GPU: build the plugin against this
 # machine's torch with its C++ tests, run the CUDA kernel test against Reference
-# (ctest -R Cuda), then `python -m openmmswitchingdp.gpucheck`: every model family
+# (ctest -R Cuda), then `python -m openmmswitchingdp.toolkit.cli.gpucheck`: every model family
 # on CUDA against Reference, one evaluation's time per model at 192 to 98,304 atoms,
 # switchingdp-bench's schemes on CUDA at 192, 1,536 and 12,288 atoms and the model
 # engines; and print one summary.
@@ -233,11 +233,11 @@ fi
 if wanted python; then
     left=$(( DEADLINE - $(elapsed) ))
     [ $left -lt 30 ] && left=30
-    say "python -m openmmswitchingdp.gpucheck ${GPUCHECK_ARGS[*]} (log: gpucheck.log; $left s left)"
+    say "python -m openmmswitchingdp.toolkit.cli.gpucheck ${GPUCHECK_ARGS[*]} (log: gpucheck.log; $left s left)"
     # torch first, then the package (the order torch expects; see openmmswitchingdp/__init__.py).
     # From $WORK, so that the package comes from the install, not from a source folder.
     (cd "$WORK" 2>/dev/null || cd /tmp
-     timeout $(( left + 10 )) "$PY" -c "import torch; from openmmswitchingdp.gpucheck import main; raise SystemExit(main())" \
+     timeout $(( left + 10 )) "$PY" -c "import torch; from openmmswitchingdp.toolkit.cli.gpucheck import main; raise SystemExit(main())" \
          --root "$ROOT" --out "$LOG" --deadline-s "$left" "${GPUCHECK_ARGS[@]}") > "$LOG/gpucheck.log" 2>&1
     status=$?
     case $status in

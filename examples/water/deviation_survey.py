@@ -18,7 +18,7 @@ import openmm.unit as u
 from openmmml import MLPotential
 
 from openmmswitchingdp import SwitchingDPForce
-from openmmswitchingdp.validate import temperature_of
+from openmmswitchingdp.toolkit.validate import temperature_of
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -25,7 +25,7 @@ import openmm.unit as u
 
 from generate_data import TYPE_MAP, label, reference_simulation, write_split
 from openmmml import MLPotential
-from openmmswitchingdp.validate import temperature_of
+from openmmswitchingdp.toolkit.validate import temperature_of
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -12,7 +12,7 @@ Writes <out>/<pair>/ (validate's plots and results.json) and <out>/README.md (ta
 import argparse
 import os
 
-from openmmswitchingdp import analysis, validate
+from openmmswitchingdp.toolkit import analysis, validate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PAIRS = {"weak": os.path.join(HERE, "water_4A_weak.pth"), "good": os.path.join(HERE, "water_4A.pth"),
@@ -32,9 +32,9 @@ def main():
     for pair in args.pairs:
         out = os.path.join(args.out, pair)
         # Schemes 0, 1, 2 and the guarded run (after rRESPA, which is left out here).
-        results = validate.validate(os.path.join(HERE, "water_6A.pth"), PAIRS[pair], time_ps=args.time,
-                                    equilibration_ps=0.5, scheme_equilibration_ps=0.25, which=[0, 1, 2, 4],
-                                    guard=args.threshold, out=out, progress=False)
+        results = validate.validate(validate.ValidateOptions(
+            os.path.join(HERE, "water_6A.pth"), PAIRS[pair], time_ps=args.time, equilibration_ps=0.5,
+            scheme_equilibration_ps=0.25, which=[0, 1, 2, 4], guard=args.threshold, out=out, progress=False))
         table = analysis.markdown_table(results)
         print(f"\n{pair} pair ({os.path.basename(PAIRS[pair])}):\n{table}", flush=True)
         tables.append(f"## {pair} pair: water_6A.pth + {os.path.basename(PAIRS[pair])}\n\n{table}\n")

@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from openmmswitchingdp.distill import dp_command, freeze_fast, pair_distances, read_system
+from openmmswitchingdp.toolkit.distill import dp_command, freeze_fast, pair_distances, read_system
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)

@@ -7,6 +7,13 @@
 
 or through openmm-ml: ``MLPotential("switchingdp", accurate=..., fast=...).createSystem(topology)``
 (see openmmswitchingdp.mlpotential).  Importing the package loads the platform plugins and the XML serialization proxy.
+
+The package's face is what a user's script needs: the force, :func:`typesFromTopology`,
+the integrator recipes, :class:`DeviationReporter`, the bundled water system and models
+(:mod:`openmmswitchingdp.bundled`) and the shared defaults
+(:mod:`openmmswitchingdp.defaults`).  The tools (``switchingdp-md``, ``-bench``,
+``-validate``, ``-distill``, the NVE table, the GPU check, the LAMMPS comparison) live
+in :mod:`openmmswitchingdp.toolkit`.
 """
 import os as _os
 from importlib import metadata as _metadata
@@ -51,6 +58,11 @@ except _metadata.PackageNotFoundError:   # run from a source tree that was never
 
 from .switchingdpforce import SwitchingDPForce  # noqa: E402
 
+from . import bundled, defaults  # noqa: E402
+from .integrators import (AlternatingLangevinIntegrator, BAOABRESPAIntegrator,  # noqa: E402
+                          VelocityVerletRESPAIntegrator)
+from .reporters import DeviationReporter  # noqa: E402
+
 
 def typesFromTopology(topology, particles=None):
     """DP type names (element symbols) of a Topology's atoms, optionally of a subset.
@@ -70,4 +82,6 @@ def typesFromTopology(topology, particles=None):
     return names
 
 
-__all__ = ["SwitchingDPForce", "typesFromTopology"]
+__all__ = ["SwitchingDPForce", "typesFromTopology", "VelocityVerletRESPAIntegrator", "BAOABRESPAIntegrator",
+           "AlternatingLangevinIntegrator", "DeviationReporter", "bundled", "defaults", "LOADED_PLUGINS",
+           "__version__"]

@@ -1,6 +1,8 @@
 """Paths of the bundled water system and models (installed with the package)."""
 import os
 
+__all__ = ["DATA_DIR", "ACCURATE_MODEL", "WATER_PDB", "FAST_MODEL", "RESIDUAL_MODEL", "HANDMADE_FAST_MODEL"]
+
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 ACCURATE_MODEL = os.path.join(DATA_DIR, "water_6A.pth")
 WATER_PDB = os.path.join(DATA_DIR, "water.pdb")

@@ -17,6 +17,8 @@ from importlib import metadata
 OP_VARIABLE = "SWITCHINGDP_DEEPMD_OP_LIBRARY"
 MPI_VARIABLE = "SWITCHINGDP_MPI_LIBRARY"
 
+__all__ = ["op_library", "mpi_library", "configure_environment", "OP_VARIABLE", "MPI_VARIABLE"]
+
 
 def op_library():
     """Path of deepmd-kit's PyTorch op library, or None if deepmd-kit is not installed."""
@@ -46,6 +48,8 @@ def mpi_library():
 
 
 def configure_environment():
+    """Set the two environment variables (see the module) from the installed packages,
+    unless the user set them."""
     for variable, finder in ((OP_VARIABLE, op_library), (MPI_VARIABLE, mpi_library)):
         if not os.environ.get(variable):
             path = finder()

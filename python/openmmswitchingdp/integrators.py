@@ -21,6 +21,8 @@ Which to use:
 import openmm as mm
 import openmm.unit as u
 
+__all__ = ["VelocityVerletRESPAIntegrator", "BAOABRESPAIntegrator", "AlternatingLangevinIntegrator"]
+
 _GAS_CONSTANT = u.MOLAR_GAS_CONSTANT_R.value_in_unit(u.kilojoule_per_mole / u.kelvin)
 
 

@@ -9,7 +9,8 @@ or ``MLPotential("switchingdp", model="one.pth")`` for one model.  Registered
 through the ``openmmml.potentials`` entry point; openmm-ml is needed only to use
 this module (``pip install openmm-switchingdp[tools]``), not by the force itself.
 
-Keyword arguments of ``createSystem`` / ``createMixedSystem`` (all optional):
+Keyword arguments of ``createSystem`` / ``createMixedSystem`` (all optional; the one
+list of them is :data:`FORCE_SETTINGS`, with ``types``):
 ``interval`` and ``phase`` (alternation), ``mode`` ("alternating" or "mts"),
 ``slowForceGroup`` and ``slowTerm`` ("difference" or "residual") for rRESPA,
 ``frameParameters``, ``atomicParameters`` (the DP atoms' values, particle-major),
@@ -27,14 +28,21 @@ import copy
 
 from openmmml.mlpotential import MLPotential, MLPotentialImpl, MLPotentialImplFactory
 
-from . import SwitchingDPForce, typesFromTopology
+from . import SwitchingDPForce, defaults, typesFromTopology
 
-MODES = {"alternating": SwitchingDPForce.Alternating, "mts": SwitchingDPForce.MultipleTimeStep}
+__all__ = ["SwitchingDPPotentialImplFactory", "SwitchingDPPotentialImpl", "FORCE_SETTINGS", "FORCE_ARGUMENTS",
+           "MODES", "SLOW_TERMS", "INTERPOLATION_PARAMETER"]
+
+#: The schedule's modes by their one spelling (``"mts"``: SwitchingDPForce.MultipleTimeStep, integrated as rRESPA).
+MODES = {defaults.MODE: SwitchingDPForce.Alternating, defaults.MTS_MODE: SwitchingDPForce.MultipleTimeStep}
+#: The slow terms of multiple time steps.
 SLOW_TERMS = {"difference": SwitchingDPForce.Difference, "residual": SwitchingDPForce.Residual}
 INTERPOLATION_PARAMETER = "lambda_interpolate"   # openmm-ml's name for it
 
 
 def _choice(name, value, choices):
+    if isinstance(value, str) and name == "mode" and value.lower() in ("rrespa", "multipletimestep"):
+        raise ValueError(f"switchingdp: mode {value!r} is spelled {defaults.MTS_MODE!r}")
     if isinstance(value, str) and value.lower() in choices:
         return choices[value.lower()]
     if not isinstance(value, str) and value in choices.values():
@@ -42,8 +50,41 @@ def _choice(name, value, choices):
     raise ValueError(f"switchingdp: {name} must be one of {', '.join(choices)}, got {value!r}")
 
 
+def _floats(values):
+    return [float(v) for v in values]
+
+
+def _as_is(value):
+    return value
+
+
+#: The one list of the force's settings that createSystem and createMixedSystem take,
+#: in the order they are applied: (keyword, SwitchingDPForce setter, conversion of the value).
+FORCE_SETTINGS = (
+    ("interval", "setAccurateInterval", int),
+    ("phase", "setAccuratePhase", int),
+    ("mode", "setMode", lambda value: _choice("mode", value, MODES)),
+    ("slowForceGroup", "setSlowForceGroup", int),
+    ("slowTerm", "setSlowTerm", lambda value: _choice("slowTerm", value, SLOW_TERMS)),
+    ("frameParameters", "setFrameParameters", _floats),
+    ("atomicParameters", "setAtomicParameters", _floats),
+    ("neighborListSkin", "setNeighborListSkin", _as_is),
+    ("energyScaleParameter", "setEnergyScaleParameter", _as_is),
+    ("deviationCheckInterval", "setDeviationCheckInterval", int),
+    ("deviationThreshold", "setDeviationThreshold", float),
+    ("fallbackSteps", "setFallbackSteps", int),
+    ("deviationLimit", "setDeviationLimit", float),
+)
+#: Every keyword that configures the force: ``types`` and those of :data:`FORCE_SETTINGS`.
+FORCE_ARGUMENTS = ("types",) + tuple(name for name, _, _ in FORCE_SETTINGS)
+
+
 class SwitchingDPPotentialImplFactory(MLPotentialImplFactory):
+    """openmm-ml's factory of the ``switchingdp`` potential (registered through the
+    ``openmmml.potentials`` entry point)."""
+
     def createImpl(self, name, accurate=None, fast=None, model=None, **args):
+        """The potential of model files `accurate` and `fast`, or of one `model`."""
         return SwitchingDPPotentialImpl(name, accurate=accurate, fast=fast, model=model, **args)
 
 
@@ -63,14 +104,14 @@ class SwitchingDPPotentialImpl(MLPotentialImpl):
         self._template = SwitchingDPForce(*self.files)
 
     def getMLLongRange(self):
-        # A DP model sees only atoms within its cutoff.
+        """False: a DP model sees only atoms within its cutoff."""
         return False
 
-    def createForce(self, topology, atoms=None, forceGroup=0, types=None, interval=None, phase=None, mode=None,
-                    slowForceGroup=None, slowTerm=None, frameParameters=None, atomicParameters=None,
-                    neighborListSkin=None, energyScaleParameter=None, deviationCheckInterval=None,
-                    deviationThreshold=None, fallbackSteps=None, deviationLimit=None):
-        """A SwitchingDPForce for `atoms` (all atoms if None) of `topology`."""
+    def createForce(self, topology, atoms=None, forceGroup=0, types=None, **settings):
+        """A SwitchingDPForce for `atoms` (all atoms if None) of `topology`, its DP types
+        `types` (default: the element symbols) and `settings` (keywords of
+        :data:`FORCE_SETTINGS`; None leaves the force's default)."""
+        settings = _forceArguments(settings)
         force = copy.copy(self._template)
         if atoms is not None:
             atoms = [int(a) for a in atoms]
@@ -78,43 +119,24 @@ class SwitchingDPPotentialImpl(MLPotentialImpl):
         force.setTypes(list(types) if types is not None else typesFromTopology(topology, atoms))
         force.setUsesPeriodicBoundaryConditions(topology.getPeriodicBoxVectors() is not None)
         force.setForceGroup(forceGroup)
-        if interval is not None:
-            force.setAccurateInterval(int(interval))
-        if phase is not None:
-            force.setAccuratePhase(int(phase))
-        if mode is not None:
-            force.setMode(_choice("mode", mode, MODES))
-        if slowForceGroup is not None:
-            force.setSlowForceGroup(int(slowForceGroup))
-        if slowTerm is not None:
-            force.setSlowTerm(_choice("slowTerm", slowTerm, SLOW_TERMS))
-        if frameParameters is not None:
-            force.setFrameParameters([float(v) for v in frameParameters])
-        if atomicParameters is not None:
-            force.setAtomicParameters([float(v) for v in atomicParameters])
-        if neighborListSkin is not None:
-            force.setNeighborListSkin(neighborListSkin)
-        if energyScaleParameter is not None:
-            force.setEnergyScaleParameter(energyScaleParameter)
-        if deviationCheckInterval is not None:
-            force.setDeviationCheckInterval(int(deviationCheckInterval))
-        if deviationThreshold is not None:
-            force.setDeviationThreshold(float(deviationThreshold))
-        if fallbackSteps is not None:
-            force.setFallbackSteps(int(fallbackSteps))
-        if deviationLimit is not None:
-            force.setDeviationLimit(float(deviationLimit))
+        for name, setter, convert in FORCE_SETTINGS:
+            if settings.get(name) is not None:
+                getattr(force, setter)(convert(settings[name]))
         return force
 
     def addForces(self, topology, system, atoms, forceGroup, **args):
+        """Add the force to `system` (openmm-ml's createSystem)."""
         system.addForce(self.createForce(topology, atoms, forceGroup, **_forceArguments(args)))
 
     def getSupportedEmbeddings(self):
+        """Every embedding openmm-ml has."""
         # Every embedding openmm-ml has, handled here so that interpolation keeps
         # the force out of a CustomCVForce (see the module's documentation).
         return sorted(MLPotential._embeddingFactories)
 
     def createMixedSystem(self, topology, system, atoms, forceGroup, interpolate, embedding, returnInfo=False, **args):
+        """openmm-ml's createMixedSystem; with `interpolate` the force is added to the
+        System directly, scaled by ``lambda_interpolate`` (see the module)."""
         generic = MLPotential._embeddingFactories[embedding].createEmbedding(embedding)
         if not interpolate:
             return generic.createMixedSystem(self, topology, system, atoms, forceGroup, interpolate,
@@ -140,9 +162,6 @@ class SwitchingDPPotentialImpl(MLPotentialImpl):
         return mixed
 
 
-_FORCE_ARGUMENTS = {"types", "interval", "phase", "mode", "slowForceGroup", "slowTerm", "frameParameters",
-                    "atomicParameters", "neighborListSkin", "energyScaleParameter", "deviationCheckInterval",
-                    "deviationThreshold", "fallbackSteps", "deviationLimit"}
 # Arguments openmm-ml's embeddings read themselves and pass on to every potential.
 _EMBEDDING_ARGUMENTS = {"mlLongRange", "linkAtomDistances"}
 
@@ -150,10 +169,10 @@ _EMBEDDING_ARGUMENTS = {"mlLongRange", "linkAtomDistances"}
 def _forceArguments(args):
     """The createSystem/createMixedSystem arguments that configure the force; an
     error naming any that nothing here or in openmm-ml's embeddings knows."""
-    unknown = set(args) - _FORCE_ARGUMENTS - _EMBEDDING_ARGUMENTS
+    unknown = set(args) - set(FORCE_ARGUMENTS) - _EMBEDDING_ARGUMENTS
     if unknown:
-        raise TypeError(f"switchingdp: unknown arguments {sorted(unknown)}; known: {sorted(_FORCE_ARGUMENTS)}")
-    return {k: v for k, v in args.items() if k in _FORCE_ARGUMENTS}
+        raise TypeError(f"switchingdp: unknown arguments {sorted(unknown)}; known: {sorted(FORCE_ARGUMENTS)}")
+    return {k: v for k, v in args.items() if k in FORCE_ARGUMENTS}
 
 
 class _RecordingImpl(MLPotentialImpl):

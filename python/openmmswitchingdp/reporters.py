@@ -3,6 +3,8 @@ import openmm.unit as unit
 
 from . import SwitchingDPForce
 
+__all__ = ["DeviationReporter", "findForce", "COLUMNS"]
+
 COLUMNS = ["step", "time (ps)", "max force deviation (eV/A)", "RMS force deviation (eV/A)",
            "energy deviation (eV/atom)", "worst particle", "model", "guard"]
 
@@ -38,10 +40,12 @@ class DeviationReporter:
             self._out.write(",".join(f'"{c}"' for c in COLUMNS) + "\n")
 
     def describeNextReport(self, simulation):
+        """OpenMM's reporter protocol: the steps until the next report, no State data needed."""
         steps = self._reportInterval - simulation.currentStep % self._reportInterval
         return {"steps": steps, "periodic": None, "include": []}
 
     def report(self, simulation, state):
+        """OpenMM's reporter protocol: write the deviation checks not written yet."""
         if self._force is None:
             self._force = findForce(simulation.system)
         deviation = self._force.getLastDeviation(simulation.context)

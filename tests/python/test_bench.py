@@ -9,29 +9,32 @@ import openmm.unit as u
 import pytest
 
 from helpers import ACCURATE, FAST, RESIDUAL, WATER_PDB, deepmd_energy_forces, water
-from openmmswitchingdp import bench, lammps
-from openmmswitchingdp.schemes import ACCURATE as ACCURATE_ONLY, Scheme, Structure, build_context, standard_schemes
+from openmmswitchingdp.toolkit import bench, lammps
+from openmmswitchingdp.toolkit.cli import bench as bench_command
+from openmmswitchingdp.toolkit.schemes import ACCURATE as ACCURATE_ONLY, Scheme, Structure, build_context, standard_schemes
 
 
 def test_bench_on_the_bundled_water_with_the_pythonforce_baseline(capsys):
-    results = bench.main(["--accurate", ACCURATE, "--fast", FAST, "--pdb", WATER_PDB, "--replicate", "1",
-                          "--steps", "8", "--rounds", "1", "--warmup", "1", "--platform", "CPU",
-                          "--residual", RESIDUAL])
-    (atoms, rows), = results
-    assert atoms == 192
-    names = [row[0] for row in rows]
+    results = bench_command.main(["--accurate", ACCURATE, "--fast", FAST, "--pdb", WATER_PDB, "--replicate", "1",
+                                  "--steps", "8", "--rounds", "1", "--warmup", "1", "--platform", "CPU",
+                                  "--residual", RESIDUAL])
+    result, = results
+    rows = result.rows
+    assert result.atoms == 192 and result.comparison is None
+    names = [row.name for row in rows]
     assert names == ["accurate-only", "fast-only", "alternating 1:3", "rRESPA 2/0.5 fs",
                      "rRESPA 2/0.5 fs, co-trained residual", "accurate, PythonForce + DeepPot"]
-    speed = {row[0]: row for row in rows}
-    for name, steps_per_s, ns_day, speedup, ideal, efficiency in rows:
-        assert np.isfinite(steps_per_s) and steps_per_s > 0
-        assert speedup == pytest.approx(ns_day / speed["accurate-only"][2])
-        assert efficiency == pytest.approx(speedup / ideal)
-    assert speed["accurate-only"][3] == 1.0
-    r = speed["accurate-only"][1] / speed["fast-only"][1]
-    assert speed["alternating 1:3"][4] == pytest.approx(4 / (1 + 3 * r))
-    assert speed["rRESPA 2/0.5 fs"][4] == pytest.approx(4 / (1 + 4 * r))
-    assert speed["rRESPA 2/0.5 fs, co-trained residual"][4] == pytest.approx(4 / (1 + 4 * r))
+    speed = {row.name: row for row in rows}
+    for row in rows:
+        assert np.isfinite(row.steps_per_second) and row.steps_per_second > 0
+        assert row.speedup == pytest.approx(row.ns_per_day / speed["accurate-only"].ns_per_day)
+        assert row.efficiency == pytest.approx(row.speedup / row.ideal)
+    assert speed["accurate-only"].speedup == 1.0
+    r = speed["accurate-only"].steps_per_second / speed["fast-only"].steps_per_second
+    assert result.fast_ratio == pytest.approx(r)
+    assert speed["alternating 1:3"].ideal == pytest.approx(4 / (1 + 3 * r))
+    assert speed["rRESPA 2/0.5 fs"].ideal == pytest.approx(4 / (1 + 4 * r))
+    assert speed["rRESPA 2/0.5 fs, co-trained residual"].ideal == pytest.approx(4 / (1 + 4 * r))
     assert "PythonForce + DeepPot" in capsys.readouterr().out
 
 
@@ -76,19 +79,22 @@ LAMMPS_MISSING = lammps.unavailable_reason()
 def test_lammps_rows_and_first_frame_energies(capsys):
     """--lammps runs the same models on the same coordinates in LAMMPS: its first-frame
     energies must equal the plugin's and deepmd-kit's DeepPot (float64 models)."""
-    results = bench.main(["--accurate", ACCURATE, "--fast", FAST, "--pdb", WATER_PDB, "--replicate", "1",
-                          "--steps", "8", "--rounds", "1", "--warmup", "1", "--no-baseline", "--lammps"])
-    (atoms, rows, comparison), = results
+    results = bench_command.main(["--accurate", ACCURATE, "--fast", FAST, "--pdb", WATER_PDB, "--replicate", "1",
+                                  "--steps", "8", "--rounds", "1", "--warmup", "1", "--no-baseline", "--lammps"])
+    result, = results
+    rows, comparison = result.rows, result.comparison
     out = capsys.readouterr().out
-    names = [row[0] for row in rows]
+    names = [row.name for row in rows]
     assert names[-3:] == ["LAMMPS accurate-only", "LAMMPS fast-only", "LAMMPS rRESPA 2/0.5 fs"]
-    speed = {row[0]: row[1] for row in rows}
+    speed = {row.name: row.steps_per_second for row in rows}
     positions, elements, _, box = water()
     reference = {"accurate-only": deepmd_energy_forces(ACCURATE, positions, elements, box)[0],
                  "fast-only": deepmd_energy_forces(FAST, positions, elements, box)[0]}
     reference["rRESPA 2/0.5 fs"] = reference["accurate-only"]   # fast + (accurate - fast)
-    assert [c[0] for c in comparison] == ["accurate-only", "fast-only", "rRESPA 2/0.5 fs"]
-    for name, plugin_sps, lammps_sps, ratio, plugin_e, lammps_e, rel, tolerance in comparison:
+    assert [c.run for c in comparison] == ["accurate-only", "fast-only", "rRESPA 2/0.5 fs"]
+    for c in comparison:
+        name, plugin_sps, lammps_sps, ratio = c.run, c.plugin_steps_per_second, c.lammps_steps_per_second, c.ratio
+        plugin_e, lammps_e, rel, tolerance = c.plugin_energy, c.lammps_energy, c.relative_difference, c.tolerance
         assert lammps_e == pytest.approx(plugin_e, rel=1e-8), name
         assert lammps_e == pytest.approx(reference[name], rel=1e-8), name
         assert rel == pytest.approx(abs(lammps_e - plugin_e) / abs(plugin_e))
@@ -121,7 +127,8 @@ def test_lammps_box_must_be_in_reduced_form():
 
 
 def test_energy_mismatch_is_an_error(capsys):
-    row = ("accurate-only", 10.0, 5.0, 2.0, -100.0, -100.01, 1e-4, bench.ENERGY_TOLERANCE["float64"])
+    row = bench.LammpsComparison("accurate-only", 10.0, 5.0, 2.0, -100.0, -100.01, 1e-4,
+                                 bench.ENERGY_TOLERANCE["float64"])
     with pytest.raises(bench.EnergyMismatch, match="accurate-only"):
         bench.print_comparison([row], 1)
     assert "FAILED" in capsys.readouterr().out
@@ -131,13 +138,15 @@ def test_thread_scaling_table(capsys):
     """Each model alone at 1 thread and at 2, and the line that flags a slowdown."""
     import torch
     before = torch.get_num_threads()
-    table, many = bench.thread_scaling([ACCURATE, FAST], Structure.from_pdb(WATER_PDB), "CPU", steps=4, rounds=1,
-                                       warmup=1, threads=2)
-    assert many == 2 and torch.get_num_threads() == before
+    scaling = bench.thread_scaling([ACCURATE, FAST], Structure.from_pdb(WATER_PDB), "CPU", steps=4, rounds=1,
+                                   warmup=1, threads=2)
+    table = [(row.model, row.one_thread, row.many_threads) for row in scaling.rows]
+    assert scaling.threads == 2 and torch.get_num_threads() == before
     assert [row[0] for row in table] == [ACCURATE, FAST]
     assert all(np.isfinite(one) and one > 0 and np.isfinite(two) and two > 0 for _, one, two in table)
-    assert bench.print_thread_scaling(table, many) == [os.path.basename(m) for m, one, two in table if one / two > 1.5]
+    assert bench.print_thread_scaling(scaling) == [os.path.basename(m) for m, one, two in table if one / two > 1.5]
     # The flag itself, on made-up figures: 1.6x slower is flagged, 1.4x is not.
-    assert bench.print_thread_scaling([("a.pth", 16.0, 10.0), ("b.pth", 14.0, 10.0)], 2) == ["a.pth"]
+    made_up = bench.ThreadScaling(2, [bench.ModelScaling("a.pth", 16.0, 10.0), bench.ModelScaling("b.pth", 14.0, 10.0)])
+    assert bench.print_thread_scaling(made_up) == ["a.pth"]
     out = capsys.readouterr().out
     assert "| a.pth | 16.00 | 10.00 | 0.62x |" in out and "SLOWER with more threads: a.pth" in out

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from helpers import ACCURATE, ROOT
-from openmmswitchingdp import cli
+from openmmswitchingdp.toolkit.cli import md as cli
 
 FPARAM = os.path.join(ROOT, "tests", "data", "fparam.pth")
 QUIET = ["--platform", "Reference", "--trajectory", "", "--log", ""]
@@ -166,7 +166,7 @@ class Stopped(Exception):
 ])
 def test_every_tool_shares_threads(capsys, monkeypatch, restore_threads, tool, work, arguments):
     import importlib
-    module = importlib.import_module(f"openmmswitchingdp.{tool}")
+    module = importlib.import_module(f"openmmswitchingdp.toolkit.cli.{tool}")
     with pytest.raises(SystemExit):
         module.main([*arguments, "--threads", "0"])
     assert "--threads must be at least 1" in capsys.readouterr().err
@@ -213,3 +213,26 @@ def test_bundled_residual_pair(capsys):
     assert "model evaluations: 9 accurate, 33 fast" in out
     with pytest.raises(SystemExit):
         run(capsys, "--mode", "mts", "--slow-term", "residual", "--accurate", ACCURATE)
+
+
+def test_timestep_is_the_inner_step_and_both_steps_are_printed(capsys):
+    # --timestep is the inner step in every tool: with --mode mts the outer step is
+    # --timestep x --inner-steps, and the run says both before it starts.
+    out = run(capsys, "--mode", "mts", "--timestep", "0.25", "--inner-steps", "2")
+    assert "inner step 0.25 fs (--timestep, the fast model), outer step 0.5 fs (2 inner steps" in out
+    assert "8 steps of 0.5 fs (2 x 0.25 fs)" in out
+    assert "model evaluations: 9 accurate, 17 fast" in out
+    out = run(capsys, "--timestep", "0.25")
+    assert "8 steps of 0.25 fs on Reference" in out and "inner step" not in out
+
+
+@pytest.mark.parametrize("spelling", ["rRESPA", "MultipleTimeStep"])
+def test_other_spellings_of_the_mode_are_refused_with_the_one_spelling(capsys, spelling):
+    assert refused(capsys, "--mode", spelling).endswith(f"the multiple-time-step mode is spelled 'mts' (got '{spelling}')")
+
+
+def test_a_scheme_kind_has_one_spelling():
+    from openmmswitchingdp.toolkit.schemes import MTS, Scheme
+    assert Scheme("mts", ACCURATE, ACCURATE).kind is MTS
+    with pytest.raises(ValueError, match="'rRESPA' is now spelled 'mts'"):
+        Scheme("rRESPA", ACCURATE, ACCURATE)

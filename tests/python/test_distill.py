@@ -11,9 +11,11 @@ import openmm.unit as u
 import pytest
 
 from helpers import ACCURATE, FAST, WATER_PDB, deep_pot
-from openmmswitchingdp import SwitchingDPForce, distill
-from openmmswitchingdp.bench import model_precision
-from openmmswitchingdp.schemes import ACCURATE as ACCURATE_ONLY, Scheme, Structure, build_context
+from openmmswitchingdp import SwitchingDPForce
+from openmmswitchingdp.toolkit import distill
+from openmmswitchingdp.toolkit.bench import model_precision
+from openmmswitchingdp.toolkit.cli import distill as distill_command
+from openmmswitchingdp.toolkit.schemes import ACCURATE as ACCURATE_ONLY, Scheme, Structure, build_context
 
 # A few frames, a few hundred training steps, one round of selection (the trust levels
 # are wide: a model trained this briefly deviates by several eV/A) and a short report.
@@ -202,7 +204,7 @@ def test_an_interrupted_training_restarts_from_its_last_checkpoint(tiny_run, tmp
         distill.train(folder, config, 300, None, StopAfter100, "train")
     interrupted_at = int(os.path.realpath(os.path.join(folder, "model.ckpt.pt")).split("-")[-1][:-3])
     assert 50 <= interrupted_at < 300
-    distill.train(folder, config, 300, None, distill._silent_bar, "train")
+    distill.train(folder, config, 300, None, distill.silent_bar, "train")
     commands = [line for line in open(os.path.join(folder, "train.log")) if line.startswith("$ ")]
     assert len(commands) == 2 and "--restart" not in commands[0] and "--restart" in commands[1]
     assert os.path.realpath(os.path.join(folder, "model.ckpt.pt")).endswith("model.ckpt-300.pt")
@@ -273,7 +275,7 @@ def test_selection_on_frames_scored_by_the_plugin():
     0.5 and 1.0 A away from its oxygen.  The pair's deviation, as the plugin scores it,
     equals the one from DeepPot's forces of both models, and the trust levels put the
     frames in the classes those deviations say."""
-    from openmmswitchingdp.schemes import pair_evaluator
+    from openmmswitchingdp.toolkit.schemes import pair_evaluator
     structure = Structure.from_pdb(WATER_PDB)
     evaluate = pair_evaluator(ACCURATE, FAST, structure, "Reference")
     accurate, fast = deep_pot(ACCURATE), deep_pot(FAST)
@@ -370,12 +372,12 @@ def test_a_corrupt_model_is_refused_by_name(tmp_path):
 
 def test_the_command_line_refuses_bad_input_with_a_message(capsys):
     with pytest.raises(SystemExit) as exit_:
-        distill.main(["--accurate", "missing.pth", "--pdb", WATER_PDB, "--out", "unused", "--no-progress"])
+        distill_command.main(["--accurate", "missing.pth", "--pdb", WATER_PDB, "--out", "unused", "--no-progress"])
     assert exit_.value.code == 2
     assert "accurate: file not found: missing.pth" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        distill.main(["--accurate", ACCURATE, "--pdb", WATER_PDB, "--out", "unused", "--trust-lo", "2",
-                      "--trust-hi", "1"])
+        distill_command.main(["--accurate", ACCURATE, "--pdb", WATER_PDB, "--out", "unused", "--trust-lo", "2",
+                              "--trust-hi", "1"])
     assert "trust_hi (1.0) must be above trust_lo (2.0)" in capsys.readouterr().err
 
 

@@ -1,4 +1,5 @@
-"""scripts/gpu-check.sh's Python part, openmmswitchingdp.gpucheck, run on the CPU
+"""scripts/gpu-check.sh's Python part, openmmswitchingdp.toolkit.gpucheck (its command
+line openmmswitchingdp.toolkit.cli.gpucheck), run on the CPU
 (every part's logic at 192 atoms; the GPU figures themselves need a GPU), and
 scripts/gpu-wheelhouse.sh's package list (--dry-run: no network)."""
 import glob
@@ -13,8 +14,10 @@ import numpy as np
 import pytest
 
 from helpers import ROOT, WATER, WATER_PDB
-from openmmswitchingdp import deepmd_ops, gpucheck
-from openmmswitchingdp.gpucheck import FAILED, OK, REPORTED, SKIPPED, Check
+from openmmswitchingdp import deepmd_ops
+from openmmswitchingdp.toolkit import gpucheck
+from openmmswitchingdp.toolkit.cli import gpucheck as gpucheck_command
+from openmmswitchingdp.toolkit.gpucheck import FAILED, OK, REPORTED, SKIPPED, Check
 
 QUIET = dict(say=lambda *args: None)
 
@@ -98,7 +101,7 @@ def test_families_report_an_export_that_does_not_run_and_fail_any_other_model(mo
             raise RuntimeError("loading failed\nno kernel image is available for execution on the device")
         return real(path, data, platform, *args, **kwargs)
 
-    monkeypatch.setattr(gpucheck, "model_context", context)
+    monkeypatch.setattr(gpucheck.families, "model_context", context)
     models = [water("water_4A.pth"), os.path.join(ROOT, "tests", "data", "se_e2_r.pth"),
               os.path.join(ROOT, "tests", "data", "aparam.pth"), os.path.join(ROOT, "tests", "data", "dpa3.pt2")]
     rows, runs = gpucheck.check_families(models, ROOT, WATER_PDB, "CPU", "Reference", ["mixed"], 60, **QUIET)
@@ -135,7 +138,7 @@ def test_bench_leaves_out_models_that_did_not_run_and_keeps_the_pairings(monkeyp
                                  warmup=0, budget_s=120, known=known, **QUIET)
     hand_made, distilled = entries
     assert hand_made["pairing"] == "hand-made" and hand_made["status"] == OK and hand_made["atoms"] == 192
-    assert [row[0] for row in hand_made["rows"]] == ["accurate-only", "fast-only", "alternating 1:3",
+    assert [row.name for row in hand_made["rows"]] == ["accurate-only", "fast-only", "alternating 1:3",
                                                      "rRESPA 2/0.5 fs", "rRESPA 2/0.5 fs, co-trained residual"]
     assert "water_4A_fp32_compressed.pth" in hand_made["note"]
     assert distilled == dict(pairing="distilled", status=SKIPPED, note="water_4A_distilled.pth did not run on CPU")
@@ -147,10 +150,11 @@ def test_bench_leaves_out_models_that_did_not_run_and_keeps_the_pairings(monkeyp
 
 
 def test_main_runs_every_part_on_the_cpu_and_writes_its_tables(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(gpucheck, "REPLAY_MODELS", (("water_4A.pth", 1e-9),))   # the cheaper model only
-    status = gpucheck.main(["--platform", "CPU", "--root", ROOT, "--sizes", "192", "--models", "water_4A.pth",
-                            "fparam.pth", "--pairings", "hand-made", "--repeats", "1", "--warmup", "0",
-                            "--bench-steps", "4", "--bench-rounds", "1", "--bench-warmup", "0", "--out", str(tmp_path)])
+    monkeypatch.setattr(gpucheck.replays, "REPLAY_MODELS", (("water_4A.pth", 1e-9),))   # the cheaper model only
+    status = gpucheck_command.main(["--platform", "CPU", "--root", ROOT, "--sizes", "192", "--models", "water_4A.pth",
+                                    "fparam.pth", "--pairings", "hand-made", "--repeats", "1", "--warmup", "0",
+                                    "--bench-steps", "4", "--bench-rounds", "1", "--bench-warmup", "0",
+                                    "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert status == 0, out[-3000:]
     summary = out[out.index("== gpucheck summary"):]
@@ -168,7 +172,7 @@ def test_main_runs_every_part_on_the_cpu_and_writes_its_tables(tmp_path, capsys,
 
 
 def test_replays_fail_when_the_platform_disagrees_with_the_reference(monkeypatch):
-    monkeypatch.setattr(gpucheck, "REPLAY_MODELS", (("water_4A.pth", 1e-9),))
+    monkeypatch.setattr(gpucheck.replays, "REPLAY_MODELS", (("water_4A.pth", 1e-9),))
     rows = gpucheck.check_replays(WATER, WATER_PDB, "CPU", "Reference", say=lambda *a: None, steps=2)
     assert len(rows) == 1 and rows[0][1] <= 1e-12 and rows[0][2] <= 1e-12
     assert gpucheck.replays_check(rows, "CPU", "Reference").status == OK
@@ -180,8 +184,8 @@ def test_replays_fail_when_the_platform_disagrees_with_the_reference(monkeypatch
 def test_a_part_that_breaks_is_a_failed_check_not_a_lost_summary(monkeypatch, capsys):
     def broken(*args, **kwargs):
         raise KeyError("a bug")
-    monkeypatch.setattr(gpucheck, "model_engines", broken)
-    assert gpucheck.main(["--platform", "CPU", "--root", ROOT, "--parts", "engine"]) == 1
+    monkeypatch.setattr(gpucheck.engines, "model_engines", broken)
+    assert gpucheck_command.main(["--platform", "CPU", "--root", ROOT, "--parts", "engine"]) == 1
     out = capsys.readouterr().out
     assert "Traceback" in out
     assert "| engine | FAILED | the check itself broke: KeyError: 'a bug' |" in out
@@ -189,7 +193,7 @@ def test_a_part_that_breaks_is_a_failed_check_not_a_lost_summary(monkeypatch, ca
 
 def test_an_unavailable_platform_is_said_clearly_and_exits_2():
     """As scripts/gpu-check.sh starts it: torch first, then the module's main()."""
-    done = subprocess.run([sys.executable, "-c", "import torch; from openmmswitchingdp.gpucheck import main; "
+    done = subprocess.run([sys.executable, "-c", "import torch; from openmmswitchingdp.toolkit.cli.gpucheck import main; "
                            "raise SystemExit(main())", "--platform", "NoSuchPlatform"],
                           capture_output=True, text=True, cwd="/")
     assert done.returncode == 2
@@ -201,7 +205,7 @@ def test_without_cuda_the_default_platform_is_refused_with_the_reason():
     problem = gpucheck.platform_problem("CUDA")
     if problem is None:
         pytest.skip("this machine runs the plugin on CUDA")
-    assert gpucheck.main(["--parts", "families"]) == 2
+    assert gpucheck_command.main(["--parts", "families"]) == 2
     assert "CUDA" in problem
 
 

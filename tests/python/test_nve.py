@@ -1,7 +1,7 @@
 """Energy conservation of rRESPA with the bundled pair, against velocity Verlet with
 the accurate model alone (short runs; benchmarks/README have the long ones)."""
 from helpers import ACCURATE, FAST, RESIDUAL, WATER_PDB
-from openmmswitchingdp.nve import table
+from openmmswitchingdp.toolkit.nve import table
 
 DURATION_PS = 1.0
 # rRESPA with two independently trained models does not conserve energy as well as
@@ -23,7 +23,9 @@ def reference_scale(drift, fluctuation):
 
 def test_mts_at_2_fs_drifts_no_more_than_the_bound_from_accurate_only():
     rows = table(ACCURATE, FAST, WATER_PDB, [2.0], duration_ps=DURATION_PS, report_fs=5.0, equilibration_ps=0.1)
-    (_, _, reference_drift, reference_fluctuation), (_, outer, mts_drift, mts_fluctuation) = rows
+    reference, mts = rows
+    reference_drift, reference_fluctuation = reference.drift, reference.fluctuation
+    outer, mts_drift, mts_fluctuation = mts.outer_fs, mts.drift, mts.fluctuation
     assert outer == 2.0
     bound = BOUND_FACTOR * reference_scale(reference_drift, reference_fluctuation)
     print(f"reference drift {reference_drift:+.3f} meV/atom/ps, fluctuation {reference_fluctuation:.3f} meV/atom; "
@@ -44,7 +46,9 @@ CO_TRAINED_BOUND_FACTOR = 50
 def test_co_trained_pair_conserves_energy_at_a_4_fs_outer_step():
     rows = table(RESIDUAL, FAST, WATER_PDB, [4.0], duration_ps=DURATION_PS, report_fs=5.0, equilibration_ps=0.1,
                  residual=True)
-    (_, _, reference_drift, reference_fluctuation), (_, outer, mts_drift, mts_fluctuation) = rows
+    reference, mts = rows
+    reference_drift, reference_fluctuation = reference.drift, reference.fluctuation
+    outer, mts_drift, mts_fluctuation = mts.outer_fs, mts.drift, mts.fluctuation
     assert outer == 4.0
     bound = CO_TRAINED_BOUND_FACTOR * reference_scale(reference_drift, reference_fluctuation)
     print(f"fast + residual, velocity Verlet: drift {reference_drift:+.3f} meV/atom/ps, fluctuation "

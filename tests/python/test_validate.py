@@ -10,8 +10,9 @@ import openmm.unit as u
 import pytest
 
 from helpers import ACCURATE, FAST, WATER_PDB
-from openmmswitchingdp import analysis, validate
-from openmmswitchingdp.schemes import Structure, build_context, standard_schemes
+from openmmswitchingdp.toolkit import analysis, validate
+from openmmswitchingdp.toolkit.schemes import Structure, build_context, standard_schemes
+from openmmswitchingdp.toolkit.validate import ValidateOptions
 
 
 def numpy_rdf(xyz, box, elements, pair, r_max, bin_width):
@@ -59,13 +60,13 @@ def test_diffusion_coefficient_of_uniform_motion_is_zero_and_of_a_random_walk_is
 
 
 def short(accurate, fast, equilibration_ps=0.0):
-    return validate.validate(accurate, fast, WATER_PDB, time_ps=0.2, equilibration_ps=equilibration_ps,
-                             scheme_equilibration_ps=0.0, which=[0, 1], progress=False)
+    return validate.validate(ValidateOptions(accurate, fast, WATER_PDB, time_ps=0.2, equilibration_ps=equilibration_ps,
+                                             scheme_equilibration_ps=0.0, which=[0, 1], progress=False))
 
 
 def test_a_model_against_itself_correlates_exactly():
     """Both runs start from the same shared equilibrated state with the same seed."""
-    results = short(ACCURATE, ACCURATE, equilibration_ps=0.02)["schemes"]
+    results = short(ACCURATE, ACCURATE, equilibration_ps=0.02).schemes
     assert set(results) == {"accurate-only", "fast-only"}
     same = results["fast-only"]
     assert set(same["rdf_pearson"]) == {"O-O", "O-H", "H-H"}
@@ -78,7 +79,7 @@ def test_a_model_against_itself_correlates_exactly():
 
 
 def test_two_models_correlate_below_one():
-    results = short(ACCURATE, FAST)["schemes"]
+    results = short(ACCURATE, FAST).schemes
     pearson = results["fast-only"]["rdf_pearson"]
     assert all(0.5 < r < 1.0 - 1e-6 for r in pearson.values()), pearson
     assert results["accurate-only"]["rdf_pearson"]["O-O"] == pytest.approx(1.0)
@@ -90,11 +91,10 @@ def nm(quantity, unit=None):
 
 def test_every_scheme_starts_from_the_shared_equilibrated_state():
     """shared_start and run_scheme against the same steps taken directly with OpenMM."""
-    import argparse
     data = Structure.from_pdb(WATER_PDB)
     scheme = standard_schemes(FAST, FAST, 4, 4, 0.5)["accurate-only"]
-    args = argparse.Namespace(time=0.2, equilibration=0.01, scheme_equilibration=0.0, temperature=330.0,
-                              sample_interval=10.0, platform="CPU", seed=3)
+    args = ValidateOptions(time_ps=0.2, equilibration_ps=0.01, scheme_equilibration_ps=0.0, temperature=330.0,
+                           sample_interval_fs=10.0, platform="CPU", seed=3)
 
     class Silent:
         def update(self, _):
@@ -122,10 +122,10 @@ def test_every_scheme_starts_from_the_shared_equilibrated_state():
 
 def test_a_run_that_blows_up_is_reported_and_the_others_go_on():
     """rRESPA with an 8 fs outer step is far beyond what flexible water allows."""
-    results = validate.validate(ACCURATE, FAST, WATER_PDB, time_ps=0.2, equilibration_ps=0.0,
-                                scheme_equilibration_ps=0.0, inner_steps=16,
-                                sample_interval_fs=8.0, which=[0, 3], progress=False)
-    rows = results["schemes"]
+    results = validate.validate(ValidateOptions(ACCURATE, FAST, WATER_PDB, time_ps=0.2, equilibration_ps=0.0,
+                                                scheme_equilibration_ps=0.0, inner_steps=16,
+                                                sample_interval_fs=8.0, which=[0, 3], progress=False))
+    rows = results.schemes
     assert "rdf_pearson" in rows["accurate-only"]
     blown = rows["rRESPA 8/0.5 fs"]
     assert 0 < blown["unstable_after_ps"] <= 0.2
@@ -137,8 +137,8 @@ def test_a_sample_interval_that_does_not_fit_a_scheme_is_refused_before_any_run(
     scheme, not after the schemes before it have run."""
     monkeypatch.setattr(validate, "shared_start", lambda *_: pytest.fail("a run started before the check"))
     with pytest.raises(ValueError, match=r"rRESPA 4/0.5 fs: --sample-interval 10 fs is not a multiple of its 4 fs step"):
-        validate.validate(ACCURATE, FAST, WATER_PDB, time_ps=0.1, inner_steps=8, sample_interval_fs=10.0,
-                          progress=False)
+        validate.validate(ValidateOptions(ACCURATE, FAST, WATER_PDB, time_ps=0.1, inner_steps=8,
+                                          sample_interval_fs=10.0, progress=False))
 
 
 def test_the_console_script_writes_its_outputs_and_exits_with_status_0(tmp_path):

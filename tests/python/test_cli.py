@@ -236,3 +236,11 @@ def test_a_scheme_kind_has_one_spelling():
     assert Scheme("mts", ACCURATE, ACCURATE).kind is MTS
     with pytest.raises(ValueError, match="'rRESPA' is now spelled 'mts'"):
         Scheme("rRESPA", ACCURATE, ACCURATE)
+
+
+def test_the_library_takes_options_and_refuses_the_old_mode_names():
+    from openmmswitchingdp.toolkit.md import MdOptions, describe
+    with pytest.raises(ValueError, match="multiple time steps are spelled 'mts'"):
+        MdOptions(mode="rRESPA")
+    options = MdOptions(mode="mts", steps=8, timestep_fs=0.5, inner_steps=4)
+    assert options.outer_fs == 2.0 and "8 steps of 2 fs (4 x 0.5 fs)" in describe(options)

@@ -187,3 +187,18 @@ def test_create_system_errors(pdb):
         potential.createSystem(pdb.topology, mode="respa")
     with pytest.raises(Exception, match="at least 1"):
         potential.createSystem(pdb.topology, interval=0)
+
+def test_the_settings_come_from_one_table(pdb):
+    """createSystem's keywords are FORCE_SETTINGS' (and types): each names a setter of the
+    force, each is applied, and the mode's other spellings are refused naming "mts"."""
+    from openmmswitchingdp import mlpotential
+    assert mlpotential.FORCE_ARGUMENTS == ("types",) + tuple(name for name, _, _ in mlpotential.FORCE_SETTINGS)
+    assert all(hasattr(SwitchingDPForce, setter) for _, setter, _ in mlpotential.FORCE_SETTINGS)
+    potential = MLPotential("switchingdp", accurate=ACCURATE, fast=FAST)
+    force = dp_force(potential.createSystem(pdb.topology, interval=3, phase=1, fallbackSteps=5,
+                                            deviationThreshold=0.7))
+    assert (force.getAccurateInterval(), force.getAccuratePhase(), force.getFallbackSteps()) == (3, 1, 5)
+    assert force.getDeviationThreshold() == pytest.approx(0.7)
+    for spelling in ("rRESPA", "MultipleTimeStep"):
+        with pytest.raises(ValueError, match="is spelled 'mts'"):
+            potential.createSystem(pdb.topology, mode=spelling)

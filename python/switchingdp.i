@@ -51,6 +51,7 @@ namespace std {
 %ignore SwitchingDPPlugin::readModelFile;
 %ignore SwitchingDPPlugin::SwitchingDPSchedule;
 %ignore SwitchingDPPlugin::GuardState;
+%ignore SwitchingDPPlugin::EvaluationPlan;
 %ignore SwitchingDPPlugin::SwitchingDPForce::getSchedule;
 %ignore SwitchingDPPlugin::SwitchingDPForce::Model;
 %ignore SwitchingDPPlugin::SwitchingDPForce::Mode;
@@ -173,6 +174,7 @@ def _numbers(values, name):
     values = _numbers(values, "an atomic parameter")
 %}
 
+%include "ModelPair.h"
 %include "DPModelInfo.h"
 %include "SwitchingDPSchedule.h"
 %include "SwitchingDPForce.h"

@@ -1,7 +1,7 @@
 #ifndef OPENMM_SWITCHINGDP_MODELINFO_H_
 #define OPENMM_SWITCHINGDP_MODELINFO_H_
 
-#include <array>
+#include "ModelPair.h"
 #include <string>
 #include <vector>
 
@@ -31,25 +31,11 @@ struct DPModelInfo {
 };
 
 /**
- * The two models of a SwitchingDPForce: the one enum for the whole code base (the
- * Force, its schedule, the engine and every kernel index their pairs of models with it).
- */
-enum Model { Accurate = 0, Fast = 1 };
-
-/** The two models' coefficients in one force evaluation, indexed by Model; 0 = not evaluated. */
-typedef std::array<double, 2> ModelCoefficients;
-
-/**
  * Two DP particles closer than this (nm; 0.1 A, far below any bond) make an
  * evaluation fail with their indices: DP models divide by pair distances, and two
  * atoms on top of each other give NaN energies and forces.
  */
 constexpr double MINIMUM_DISTANCE_NM = 0.01;
-
-/** How messages name a model. */
-inline const char* modelRole(int model) {
-    return model == Accurate ? "accurate" : "fast";
-}
 
 /**
  * Load a frozen model from its file contents and read its metadata.  Throws an

@@ -2,7 +2,7 @@
 #define OPENMM_SWITCHINGDP_ENGINE_H_
 
 #include "DPModelInfo.h"
-#include "SwitchingDPSchedule.h"
+#include "ModelPair.h"
 #include "DPNeighborList.h"
 #include "DPUnits.h"
 #include "openmm/Vec3.h"
@@ -16,7 +16,6 @@ namespace SwitchingDPPlugin {
 
 class DPModel;
 class DeviceGraphs;
-class SwitchingDPForce;
 
 /** One model's energy and forces on the DP particles, in OpenMM units. */
 struct DPResult {
@@ -53,8 +52,6 @@ public:
                       NeighborListKind listKind = ListForDevice, const DPUnits& units = DPUnits(),
                       const std::vector<double>& frameParameters = {}, const std::vector<double>& atomicParameters = {},
                       bool nativePath = true);
-    /** The engine for a Force's models, types, periodicity, skin and parameters, over its resolved DP particles. */
-    SwitchingDPEngine(const SwitchingDPForce& force, const std::vector<int>& particles, const torch::Device& device);
     ~SwitchingDPEngine();
     /**
      * Evaluate one model.  positions: the DP particles' positions, [n, 3] float64
@@ -64,6 +61,15 @@ public:
      * evaluation of the same model.
      */
     const DPResult& evaluate(Model model, const torch::Tensor& positions, const OpenMM::Vec3* box);
+    /**
+     * One force evaluation: sum_m coefficients[m] * (E_m, F_m) over the models with a
+     * non-zero coefficient (the others are not evaluated), written here once for
+     * every platform's kernel.  The forces ([n, 3] float64 on the engine's device, a
+     * new tensor) are left undefined unless includeForces.  If `deviation` is given,
+     * also fills it as deviation() does.
+     */
+    DPResult evaluateSum(const ModelCoefficients& coefficients, const torch::Tensor& positions, const OpenMM::Vec3* box,
+                         bool includeForces, ModelDeviation* deviation = nullptr, bool residual = false);
     long long getEvaluationCount(Model model) const { return evaluations[model]; }
     /**
      * How far apart the two models are at these coordinates (DP-GEN's model

@@ -2,7 +2,6 @@
 #include "DPModel.h"
 #include "HostNeighborList.h"
 #include "OpenMPRuntimes.h"
-#include "SwitchingDPForce.h"
 #include "TensorNeighborList.h"
 #include "openmm/OpenMMException.h"
 #include <ATen/record_function.h>
@@ -106,15 +105,6 @@ SwitchingDPEngine::SwitchingDPEngine(const std::array<std::string, 2>& contents,
     setParameters(frameParameters, atomicParameters);
 }
 
-SwitchingDPEngine::SwitchingDPEngine(const SwitchingDPForce& force, const std::vector<int>& particles,
-                                     const torch::Device& device) :
-        SwitchingDPEngine({force.getModelContents(Accurate), force.getNumModels() == 2 ? force.getModelContents(Fast) : ""},
-                          {force.getModelFile(Accurate), force.getNumModels() == 2 ? force.getModelFile(Fast) : ""},
-                          force.getTypes(), particles, force.usesPeriodicBoundaryConditions(),
-                          force.getNeighborListSkin(), device, ListForDevice, DPUnits(),
-                          force.getFrameParameters(), force.getAtomicParameters(), force.getUseNativePath()) {
-}
-
 void SwitchingDPEngine::setParameters(const std::vector<double>& frame, const std::vector<double>& atomic) {
     const int64_t n = (int64_t) particles.size();
     bool frameUsed = false, atomicUsed = false;
@@ -170,6 +160,24 @@ const DPModelInfo& SwitchingDPEngine::getInfo(Model model) const {
     if (!models[model])
         throw OpenMMException(std::string("SwitchingDPForce: this force has no ") + modelRole(model) + " model");
     return models[model]->getInfo();
+}
+
+DPResult SwitchingDPEngine::evaluateSum(const ModelCoefficients& coefficients, const Tensor& positions, const Vec3* box,
+                                        bool includeForces, ModelDeviation* deviation, bool residual) {
+    DPResult sum;
+    for (Model model : {Accurate, Fast}) {
+        if (coefficients[model] == 0.0)
+            continue;
+        const DPResult& result = evaluate(model, positions, box);
+        sum.energy += coefficients[model] * result.energy;
+        if (includeForces) {
+            Tensor weighted = coefficients[model] * result.forces;
+            sum.forces = (sum.forces.defined() ? sum.forces + weighted : weighted);
+        }
+    }
+    if (deviation != nullptr)
+        this->deviation(positions, box, residual, *deviation);
+    return sum;
 }
 
 void SwitchingDPEngine::deviation(const Tensor& positions, const Vec3* box, bool residual, ModelDeviation& deviation) {

@@ -11,7 +11,9 @@ namespace SwitchingDPPlugin {
 
 /**
  * The kernel each platform implements for SwitchingDPForce.  It only computes:
- * which model runs with which coefficient is decided by SwitchingDPForceImpl.
+ * which model runs with which coefficient, and whether the deviation is checked,
+ * is the schedule's plan (SwitchingDPSchedule::plan), which SwitchingDPForceImpl
+ * passes on; the weighted sum itself is SwitchingDPEngine::evaluateSum.
  */
 class CalcSwitchingDPForceKernel : public OpenMM::KernelImpl {
 public:

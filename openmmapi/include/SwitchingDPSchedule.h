@@ -1,25 +1,9 @@
 #ifndef OPENMM_SWITCHINGDP_SCHEDULE_H_
 #define OPENMM_SWITCHINGDP_SCHEDULE_H_
 
-#include "DPModelInfo.h"
+#include "ModelPair.h"
 
 namespace SwitchingDPPlugin {
-
-/**
- * How far apart the two models are at one step: DP-GEN's model deviation for the
- * pair, taking the accurate model as the reference.  Forces in eV/A (DP-GEN's unit,
- * so its trust levels carry over; with two models DP-GEN's model_devi is half of
- * these), energy in eV per DP atom.
- */
-struct ModelDeviation {
-    long long step = -1;              ///< the integrator step it belongs to; -1 before the first check
-    double maxForceDeviation = 0;     ///< max over DP atoms of |F_accurate - F_fast|
-    double rmsForceDeviation = 0;     ///< sqrt of the mean over DP atoms of |F_accurate - F_fast|^2
-    double energyDeviationPerAtom = 0; ///< (E_accurate - E_fast) / number of DP atoms
-    int worstParticle = -1;           ///< the System index of the atom with the largest deviation
-    int model = 0;                    ///< the model the schedule used at that step (Accurate or Fast)
-    bool fallback = false;            ///< whether the guard keeps the accurate model on after that step
-};
 
 /**
  * What the guard remembers: the only history the schedule depends on besides the
@@ -35,10 +19,22 @@ struct GuardState {
 };
 
 /**
+ * Everything the schedule decides for one force evaluation, so that the ForceImpl
+ * derives none of it: the kernels get coefficients, checkDeviation and residual
+ * and only compute; model goes into the recorded ModelDeviation.
+ */
+struct EvaluationPlan {
+    ModelCoefficients coefficients = {0.0, 0.0};  ///< 0 = the model is not evaluated
+    bool checkDeviation = false;  ///< compute the model deviation in this evaluation
+    bool residual = false;        ///< the Accurate slot holds a residual model (MultipleTimeStep, Residual)
+    Model model = Accurate;       ///< the model the step is integrated with (MultipleTimeStep: Fast, the inner steps')
+};
+
+/**
  * The settings of a SwitchingDPForce that decide which model contributes to which
- * force group at which step, and the one function that applies them.  Only
+ * force group at which step, and the one function that applies them, plan().  Only
  * SwitchingDPForceImpl calls it, once per force evaluation; kernels receive its
- * result (ModelCoefficients) and only compute.
+ * result and only compute.
  */
 struct SwitchingDPSchedule {
     enum Mode { Alternating = 0, MultipleTimeStep = 1 };
@@ -80,7 +76,7 @@ struct SwitchingDPSchedule {
     /**
      * Whether the deviation is checked at a step (Alternating mode): on every k-th
      * accurate step of the interval, and on every step of an open-ended fallback.
-     * (In MultipleTimeStep mode the slow term's evaluation gives it; see the ForceImpl.)
+     * (In MultipleTimeStep mode every evaluation of the slow term checks it; see plan().)
      */
     bool checksDeviation(long long step, const GuardState& guard) const {
         if (numModels == 1 || deviationCheckInterval == 0 || mode != Alternating)
@@ -135,6 +131,32 @@ struct SwitchingDPSchedule {
                 c[Fast] -= 1.0;
         }
         return c;
+    }
+
+    /**
+     * The whole decision for one force evaluation at an integrator step: the
+     * coefficients (see coefficients()), whether the deviation is checked (in
+     * Alternating mode on the steps checksDeviation() names, when the evaluation
+     * includes the force's own group; in MultipleTimeStep mode whenever the slow
+     * group is requested, since the slow term evaluates what the deviation needs
+     * anyway), and whether the accurate slot is a residual.
+     */
+    EvaluationPlan plan(long long step, bool ownGroup, int groups, const GuardState& guard = GuardState()) const {
+        EvaluationPlan plan;
+        plan.coefficients = coefficients(step, ownGroup, groups, guard);
+        if (numModels == 1)
+            return plan;
+        const bool slowGroup = (groups & (1 << slowForceGroup)) != 0;
+        if (mode == Alternating) {
+            plan.model = modelForStep(step, guard);
+            plan.checkDeviation = ownGroup && checksDeviation(step, guard);
+        }
+        else {
+            plan.model = Fast;
+            plan.checkDeviation = deviationCheckInterval > 0 && slowGroup;
+            plan.residual = slowTerm == Residual;
+        }
+        return plan;
     }
 };
 

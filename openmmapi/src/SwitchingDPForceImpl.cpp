@@ -53,34 +53,30 @@ double SwitchingDPForceImpl::calcForcesAndEnergy(ContextImpl& context, bool incl
         checkStepped(context, step);
     bool ownGroup = (groups & (1 << owner.getForceGroup())) != 0;
     GuardState guard = readGuard(context);
-    ModelCoefficients coefficients = schedule.coefficients(step, ownGroup, groups, guard);
+    EvaluationPlan plan = schedule.plan(step, ownGroup, groups, guard);
     if (!energyScaleParameter.empty()) {
         double scale = context.getParameter(energyScaleParameter);
         if (!std::isfinite(scale))
             throw OpenMMException("SwitchingDPForce: the energy scale parameter '" + energyScaleParameter + "' is not finite");
-        for (double& c : coefficients)
+        for (double& c : plan.coefficients)
             c *= scale;
     }
-    if (coefficients[Accurate] == 0.0 && coefficients[Fast] == 0.0)
+    // Nothing to evaluate (a scale of 0 included), so nothing to check either.
+    if (plan.coefficients[Accurate] == 0.0 && plan.coefficients[Fast] == 0.0)
         return 0.0;
-    // Deviation checks: scheduled ones in Alternating mode; in MultipleTimeStep mode
-    // whenever the slow term runs, which evaluates what the deviation needs anyway.
-    bool slowGroup = (groups & (1 << schedule.slowForceGroup)) != 0;
-    bool check = schedule.numModels == 2 && schedule.deviationCheckInterval > 0 &&
-            (schedule.mode == SwitchingDPSchedule::Alternating ? ownGroup && schedule.checksDeviation(step, guard) : slowGroup);
     ModelDeviation deviation;
-    double energy = kernel.getAs<CalcSwitchingDPForceKernel>().execute(context, includeForces, includeEnergy, coefficients,
-            check ? &deviation : nullptr, schedule.slowTerm == SwitchingDPSchedule::Residual &&
-            schedule.mode == SwitchingDPSchedule::MultipleTimeStep);
-    if (check)
-        recordDeviation(context, step, deviation, guard);
+    double energy = kernel.getAs<CalcSwitchingDPForceKernel>().execute(context, includeForces, includeEnergy,
+            plan.coefficients, plan.checkDeviation ? &deviation : nullptr, plan.residual);
+    if (plan.checkDeviation)
+        recordDeviation(context, step, plan.model, deviation, guard);
     return energy;
 }
 
-void SwitchingDPForceImpl::recordDeviation(ContextImpl& context, long long step, const ModelDeviation& deviation, GuardState guard) {
+void SwitchingDPForceImpl::recordDeviation(ContextImpl& context, long long step, Model model, const ModelDeviation& deviation,
+                                           GuardState guard) {
     lastDeviation = deviation;
     lastDeviation.step = step;
-    lastDeviation.model = schedule.mode == SwitchingDPSchedule::Alternating ? schedule.modelForStep(step, guard) : Fast;
+    lastDeviation.model = model;
     if (schedule.deviationLimit > 0 && deviation.maxForceDeviation > schedule.deviationLimit) {
         std::ostringstream message;
         message << "SwitchingDPForce: at step " << step << " the fast model's forces deviate from the accurate model's by up to "

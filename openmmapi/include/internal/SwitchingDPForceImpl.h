@@ -62,7 +62,9 @@ private:
     std::array<std::string, 2> guardParameters;
     GuardState readGuard(OpenMM::ContextImpl& context) const;
     void writeGuard(OpenMM::ContextImpl& context, const GuardState& guard);
-    void recordDeviation(OpenMM::ContextImpl& context, long long step, const ModelDeviation& deviation, GuardState guard);
+    /** Keep a check's result (model: the step's, from the plan), enforce the limit and advance the guard. */
+    void recordDeviation(OpenMM::ContextImpl& context, long long step, Model model, const ModelDeviation& deviation,
+                         GuardState guard);
     ModelDeviation lastDeviation;
 };
 

@@ -1,5 +1,6 @@
 #include "CommonSwitchingDPKernels.h"
 #include "CommonSwitchingDPKernelSources.h"
+#include "internal/SwitchingDPEngineFromForce.h"
 #include "openmm/OpenMMException.h"
 #include "openmm/common/ContextSelector.h"
 #include <cstring>
@@ -92,7 +93,7 @@ void CommonCalcSwitchingDPForceKernel::initialize(const System& system, const Sw
     // torch's side: the engine on the platform's device, and views of the dense
     // arrays where the platform can give them.
     TorchScope scope(*this);
-    engine = std::make_unique<SwitchingDPEngine>(force, particles, getTorchDevice());
+    engine = createEngine(force, particles, getTorchDevice());
     if (force.getUseCUDAGraphs())
         engine->setDeviceGraphs(makeDeviceGraphs());
     positionsView = wrapArray(positionsArray, numParticles, arrayType);
@@ -136,23 +137,14 @@ double CommonCalcSwitchingDPForceKernel::execute(ContextImpl& context, bool incl
     {
         TorchScope scope(*this);
         torch::Tensor positions = (onDevice ? positionsView : hostPositions).to(torch::kFloat64);
-        torch::Tensor total;
-        for (int m = 0; m < 2; m++) {
-            if (coefficients[m] == 0.0)
-                continue;
-            const DPResult& result = engine->evaluate((Model) m, positions, box);
-            energy += coefficients[m] * result.energy;
-            if (includeForces)
-                total = (total.defined() ? total + coefficients[m] * result.forces : coefficients[m] * result.forces);
-        }
+        DPResult sum = engine->evaluateSum(coefficients, positions, box, includeForces, deviation, residual);
+        energy = sum.energy;
         if (includeForces) {
             if (onDevice)
-                forcesView.copy_(total);
+                forcesView.copy_(sum.forces);
             else
-                hostForces = total.to(arrayType).contiguous();
+                hostForces = sum.forces.to(arrayType).contiguous();
         }
-        if (deviation != nullptr)
-            engine->deviation(positions, box, residual, *deviation);
         // Always: torch may still be reading the positions array, which the next
         // call's copy kernel overwrites, and OpenMM reads the forces array next.
         waitForTorch();

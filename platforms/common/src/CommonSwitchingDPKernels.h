@@ -18,9 +18,10 @@ namespace SwitchingDPPlugin {
  *
  * Each execute(): a device kernel copies the DP particles' positions out of
  * OpenMM's posq into a dense [n, 3] array (undoing OpenMM's atom order); the
- * engine evaluates the models with a non-zero coefficient on those positions; the
- * coefficient-weighted sum of their forces goes into a dense force array, which a
- * second device kernel adds into OpenMM's fixed-point force buffer.
+ * engine evaluates the models with a non-zero coefficient on those positions and
+ * sums them by coefficient (SwitchingDPEngine::evaluateSum); the summed forces go
+ * into a dense force array, which a second device kernel adds into OpenMM's
+ * fixed-point force buffer.
  *
  * Where torch's tensors live is the only thing that differs between platforms,
  * and it is behind the protected hooks below.  The defaults run torch on the CPU

@@ -1,4 +1,5 @@
 #include "ReferenceSwitchingDPKernels.h"
+#include "internal/SwitchingDPEngineFromForce.h"
 #include "openmm/OpenMMException.h"
 #include "openmm/reference/ReferencePlatform.h"
 
@@ -11,7 +12,7 @@ static ReferencePlatform::PlatformData& platformData(ContextImpl& context) {
 
 void ReferenceCalcSwitchingDPForceKernel::initialize(const System& system, const SwitchingDPForce& force,
                                                      const std::vector<int>& particles) {
-    engine = std::make_unique<SwitchingDPEngine>(force, particles, torch::kCPU);
+    engine = createEngine(force, particles, torch::kCPU);
     positions = torch::zeros({(int64_t) particles.size(), 3}, torch::kFloat64);
 }
 
@@ -26,21 +27,13 @@ double ReferenceCalcSwitchingDPForceKernel::execute(ContextImpl& context, bool i
     for (size_t i = 0; i < particles.size(); i++)
         for (int k = 0; k < 3; k++)
             p[3*i+k] = all[particles[i]][k];
-    double energy = 0.0;
-    for (Model model : {Accurate, Fast}) {
-        if (coefficients[model] == 0.0)
-            continue;
-        const DPResult& result = engine->evaluate(model, positions, data.periodicBoxVectors);
-        energy += coefficients[model] * result.energy;
-        if (includeForces) {
-            const double* f = result.forces.data_ptr<double>();
-            for (size_t i = 0; i < particles.size(); i++)
-                forces[particles[i]] += Vec3(f[3*i], f[3*i+1], f[3*i+2]) * coefficients[model];
-        }
+    DPResult sum = engine->evaluateSum(coefficients, positions, data.periodicBoxVectors, includeForces, deviation, residual);
+    if (includeForces) {
+        const double* f = sum.forces.data_ptr<double>();
+        for (size_t i = 0; i < particles.size(); i++)
+            forces[particles[i]] += Vec3(f[3*i], f[3*i+1], f[3*i+2]);
     }
-    if (deviation != nullptr)
-        engine->deviation(positions, data.periodicBoxVectors, residual, *deviation);
-    return energy;
+    return sum.energy;
 }
 
 void ReferenceCalcSwitchingDPForceKernel::copyParametersToContext(ContextImpl& context, const SwitchingDPForce& force) {

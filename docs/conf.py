@@ -60,12 +60,6 @@ default_role = "code"
 
 logger = logging.getLogger("switchingdp-docs")
 
-# Importing openmmml first: its entry point loads openmmswitchingdp.mlpotential, and
-# importing our module first would make that a circular import.
-try:
-    import openmmml  # noqa: F401
-except ImportError:  # the build then reports that mlpotential cannot be imported
-    pass
 
 # The modules whose public names the API reference must cover.  deepmd_ops is internal
 # (it only finds deepmd-kit's libraries) and is left out on purpose.

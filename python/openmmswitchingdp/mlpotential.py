@@ -26,9 +26,10 @@ lambda*E_ML + (1-lambda)*E_MM, and alternation and rRESPA follow the integrator.
 """
 import copy
 
-from openmmml.mlpotential import MLPotential, MLPotentialImpl, MLPotentialImplFactory
+from openmmml.mlpotential import MLPotential, MLPotentialImpl
 
 from . import SwitchingDPForce, defaults, typesFromTopology
+from ._mlfactory import SwitchingDPPotentialImplFactory
 
 __all__ = ["SwitchingDPPotentialImplFactory", "SwitchingDPPotentialImpl", "FORCE_SETTINGS", "FORCE_ARGUMENTS",
            "MODES", "SLOW_TERMS", "INTERPOLATION_PARAMETER"]
@@ -77,15 +78,6 @@ FORCE_SETTINGS = (
 )
 #: Every keyword that configures the force: ``types`` and those of :data:`FORCE_SETTINGS`.
 FORCE_ARGUMENTS = ("types",) + tuple(name for name, _, _ in FORCE_SETTINGS)
-
-
-class SwitchingDPPotentialImplFactory(MLPotentialImplFactory):
-    """openmm-ml's factory of the ``switchingdp`` potential (registered through the
-    ``openmmml.potentials`` entry point)."""
-
-    def createImpl(self, name, accurate=None, fast=None, model=None, **args):
-        """The potential of model files `accurate` and `fast`, or of one `model`."""
-        return SwitchingDPPotentialImpl(name, accurate=accurate, fast=fast, model=model, **args)
 
 
 class SwitchingDPPotentialImpl(MLPotentialImpl):

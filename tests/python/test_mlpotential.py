@@ -202,3 +202,19 @@ def test_the_settings_come_from_one_table(pdb):
     for spelling in ("rRESPA", "MultipleTimeStep"):
         with pytest.raises(ValueError, match="is spelled 'mts'"):
             potential.createSystem(pdb.topology, mode=spelling)
+
+
+@pytest.mark.parametrize("first", ["openmmswitchingdp.mlpotential", "openmmml"])
+def test_either_import_order_registers_the_potential(first):
+    # openmm-ml loads its entry points while openmmml.mlpotential is being imported;
+    # a script that imports our module first must still get a working registry.
+    import subprocess
+    import sys
+    script = (f"import {first}\n"
+              "from openmmml import MLPotential\n"
+              "from openmmswitchingdp.mlpotential import SwitchingDPPotentialImpl\n"
+              f"impl = MLPotential._implFactories['switchingdp'].createImpl('switchingdp', accurate={str(ACCURATE)!r}, "
+              f"fast={str(FAST)!r})\n"
+              "assert isinstance(impl, SwitchingDPPotentialImpl), type(impl)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]

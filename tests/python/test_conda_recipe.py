@@ -37,7 +37,7 @@ def variants():
 
 
 def names(specs):
-    """Package names of plain match specs ("cmake >=3.21" -> "cmake")."""
+    """Package names of plain match specs ("cmake >=3.24" -> "cmake")."""
     return [s.split()[0] for s in specs if isinstance(s, str)]
 
 
@@ -136,7 +136,7 @@ def test_a_copy_renders(tmp_path):
     # A YAML syntax error.
     ("requirements:\n  build:\n", "requirements:\n  build:\n  - [unclosed\n"),
     # A match spec that does not parse.
-    ("cmake >=3.21", "cmake >=>3.21"),
+    ("cmake >=3.24", "cmake >=>3.24"),
 ], ids=["undefined-variable", "yaml-error", "bad-match-spec"])
 def test_a_broken_recipe_does_not_render(tmp_path, breakage):
     with open(RECIPE) as f:

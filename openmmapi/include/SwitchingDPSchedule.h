@@ -106,55 +106,42 @@ struct SwitchingDPSchedule {
     }
 
     /**
-     * The coefficient of each model in the energy of one force evaluation at an
-     * integrator step.  ownGroup says whether the evaluation includes the Force's
-     * own group; groups is OpenMM's bit set of requested groups.  A zero
-     * coefficient means the model is not evaluated at all.
-     */
-    ModelCoefficients coefficients(long long step, bool ownGroup, int groups, const GuardState& guard = GuardState()) const {
-        ModelCoefficients c = {0.0, 0.0};
-        bool slowGroup = (groups & (1 << slowForceGroup)) != 0;
-        if (numModels == 1) {
-            c[Accurate] = ownGroup ? 1.0 : 0.0;
-            return c;
-        }
-        if (mode == Alternating) {
-            if (ownGroup)
-                c[modelForStep(step, guard)] = 1.0;
-            return c;
-        }
-        if (ownGroup)
-            c[Fast] += 1.0;
-        if (slowGroup) {
-            c[Accurate] += 1.0;
-            if (slowTerm == Difference)
-                c[Fast] -= 1.0;
-        }
-        return c;
-    }
-
-    /**
-     * The whole decision for one force evaluation at an integrator step: the
-     * coefficients (see coefficients()), whether the deviation is checked (in
-     * Alternating mode on the steps checksDeviation() names, when the evaluation
-     * includes the force's own group; in MultipleTimeStep mode whenever the slow
-     * group is requested, since the slow term evaluates what the deviation needs
-     * anyway), and whether the accurate slot is a residual.
+     * The whole decision for one force evaluation at an integrator step.  ownGroup
+     * says whether the evaluation includes the Force's own group; groups is OpenMM's
+     * bit set of requested groups.
+     * - coefficients: each model's coefficient in the energy; 0 means the model is not
+     *   evaluated at all.  One model: 1 in its own group.  Alternating: 1 for the
+     *   step's model in its own group.  MultipleTimeStep: the fast model in its own
+     *   group, and in the slow group the accurate model (less the fast one unless
+     *   the slow term is a Residual).
+     * - checkDeviation: Alternating, on the steps checksDeviation() names when the
+     *   evaluation includes the own group; MultipleTimeStep, whenever the slow group
+     *   is requested (the slow term evaluates what the deviation needs anyway).
+     * - residual: the Accurate slot holds a residual model (MultipleTimeStep, Residual).
      */
     EvaluationPlan plan(long long step, bool ownGroup, int groups, const GuardState& guard = GuardState()) const {
         EvaluationPlan plan;
-        plan.coefficients = coefficients(step, ownGroup, groups, guard);
-        if (numModels == 1)
+        if (numModels == 1) {
+            plan.coefficients[Accurate] = ownGroup ? 1.0 : 0.0;
             return plan;
-        const bool slowGroup = (groups & (1 << slowForceGroup)) != 0;
+        }
         if (mode == Alternating) {
             plan.model = modelForStep(step, guard);
-            plan.checkDeviation = ownGroup && checksDeviation(step, guard);
+            if (ownGroup) {
+                plan.coefficients[plan.model] = 1.0;
+                plan.checkDeviation = checksDeviation(step, guard);
+            }
+            return plan;
         }
-        else {
-            plan.model = Fast;
-            plan.checkDeviation = deviationCheckInterval > 0 && slowGroup;
-            plan.residual = slowTerm == Residual;
+        plan.model = Fast;
+        plan.residual = slowTerm == Residual;
+        if (ownGroup)
+            plan.coefficients[Fast] += 1.0;
+        if ((groups & (1 << slowForceGroup)) != 0) {
+            plan.coefficients[Accurate] += 1.0;
+            if (slowTerm == Difference)
+                plan.coefficients[Fast] -= 1.0;
+            plan.checkDeviation = deviationCheckInterval > 0;
         }
         return plan;
     }

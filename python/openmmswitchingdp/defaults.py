@@ -7,7 +7,7 @@ unless the name says ps, temperatures in K, deviations in eV/A.
 """
 
 __all__ = ["INTERVAL", "PHASE", "INNER_STEPS", "TIMESTEP_FS", "TEMPERATURE", "FRICTION", "SEED", "PLATFORM",
-           "SLOW_GROUP", "SLOW_TERM", "MODE", "MTS_MODE", "GUARD", "DEVIATION_CHECK_INTERVAL", "FALLBACK_STEPS",
+           "SLOW_GROUP", "SLOW_TERM", "MODE", "MTS_MODE", "OLD_MTS_SPELLINGS", "GUARD", "DEVIATION_CHECK_INTERVAL", "FALLBACK_STEPS",
            "SAMPLE_INTERVAL_FS", "EQUILIBRATION_PS", "SCHEME_EQUILIBRATION_PS", "BLOW_UP_TEMPERATURE_FACTOR"]
 
 #: Alternation: the accurate model on one step in this many (4: the 1:3 scheme).
@@ -38,6 +38,9 @@ MODE = "alternating"
 #: The command-line and openmm-ml spelling of the multiple-time-step mode
 #: (``SwitchingDPForce.MultipleTimeStep``, integrated as rRESPA).
 MTS_MODE = "mts"
+#: Other names of the multiple-time-step mode (lower case), which the tools, the scheme
+#: kinds and the openmm-ml potential refuse with a message naming :data:`MTS_MODE`.
+OLD_MTS_SPELLINGS = ("rrespa", "respa", "multipletimestep", "multiple-time-step")
 #: The guard's deviation threshold when ``--guard`` is given without one (eV/A): the
 #: level at which guarding a weak fast model (median deviation 1.64) kept its RDFs
 #: (at 1.5 it did not, and ran 490 K hot).  The hand-made pair never crossed it

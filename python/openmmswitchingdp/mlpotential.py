@@ -42,13 +42,14 @@ INTERPOLATION_PARAMETER = "lambda_interpolate"   # openmm-ml's name for it
 
 
 def _choice(name, value, choices):
-    if isinstance(value, str) and name == "mode" and value.lower() in ("rrespa", "multipletimestep"):
-        raise ValueError(f"switchingdp: mode {value!r} is spelled {defaults.MTS_MODE!r}")
     if isinstance(value, str) and value.lower() in choices:
         return choices[value.lower()]
     if not isinstance(value, str) and value in choices.values():
         return value
-    raise ValueError(f"switchingdp: {name} must be one of {', '.join(choices)}, got {value!r}")
+    hint = ""
+    if name == "mode" and str(value).lower() in defaults.OLD_MTS_SPELLINGS:
+        hint = f"; the multiple-time-step mode is spelled {defaults.MTS_MODE!r}"
+    raise ValueError(f"switchingdp: {name} must be one of {', '.join(choices)}, got {value!r}{hint}")
 
 
 def _floats(values):

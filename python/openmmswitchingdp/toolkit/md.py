@@ -80,8 +80,8 @@ class MdOptions:
 
     def __post_init__(self):
         if self.mode not in MODES:
-            old = {"rrespa": defaults.MTS_MODE, "multipletimestep": defaults.MTS_MODE}.get(str(self.mode).lower())
-            hint = f"; multiple time steps are spelled {old!r}" if old else ""
+            old = str(self.mode).lower() in defaults.OLD_MTS_SPELLINGS
+            hint = f"; multiple time steps are spelled {defaults.MTS_MODE!r}" if old else ""
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}{hint}")
         residual = self.mode == defaults.MTS_MODE and self.slow_term == "residual"
         if self.accurate is None:

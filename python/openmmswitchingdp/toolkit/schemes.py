@@ -73,8 +73,8 @@ class Scheme:
     tag: str = ""
 
     def __post_init__(self):
-        if self.kind == "rRESPA":
-            raise ValueError("the scheme kind 'rRESPA' is now spelled 'mts' (Kind.MTS), as --mode mts")
+        if str(self.kind).lower() in defaults.OLD_MTS_SPELLINGS:
+            raise ValueError(f"the scheme kind {self.kind!r} is now spelled {defaults.MTS_MODE!r} (Kind.MTS), as --mode mts")
         try:
             object.__setattr__(self, "kind", Kind(self.kind))
         except ValueError:

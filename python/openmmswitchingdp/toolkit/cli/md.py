@@ -61,7 +61,7 @@ class _Mode(argparse.Action):
     """--mode, refusing the names the multiple-time-step mode had elsewhere with a clear message."""
 
     def __call__(self, parser, namespace, value, option_string=None):
-        if value.lower() in ("rrespa", "respa", "multipletimestep", "multiple-time-step"):
+        if value.lower() in defaults.OLD_MTS_SPELLINGS:
             parser.error(f"--mode: the multiple-time-step mode is spelled '{defaults.MTS_MODE}' (got {value!r})")
         if value not in MODES:
             parser.error(f"argument --mode: invalid choice: {value!r} (choose from {', '.join(map(repr, MODES))})")
